@@ -4,6 +4,9 @@
  * blocks (RFC 2018). The shapes below are the contract between the wire codec
  * and the TCP socket (src/lib/socket/tcp); the codec itself follows.
  */
+import { type Ipv4 } from './addr.js';
+import { finishChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
+import { check, WireError } from './errors.js';
 
 export const TcpFlags = {
   FIN: 0x01,
@@ -46,4 +49,257 @@ export interface TcpRepr {
   options: TcpOptions;
   /** A view into the received frame (parse) or the data to send (emit). */
   payload: Buffer;
+}
+
+// ---------------------------------------------------------------------------
+// The codec. `TcpPacket.checked(buf, src, dst)` takes the IPv4 payload and
+// requires data offset ≥ 5, the header to fit, and a valid checksum over the
+// pseudo-header + segment (RFC 9293 §3.1). `parseTcp` reads the options;
+// `emitTcp` writes header, options, payload and checksum.
+
+export const TCP_HEADER_LEN = 20;
+/** RFC 9293 §3.1: data offset is 4 bits of 32-bit words, so options ≤ 40 bytes. */
+export const TCP_MAX_OPTIONS_LEN = 40;
+const PROTO_TCP = 6;
+
+// Field offsets (RFC 9293 §3.1 "Header Format").
+const SRC_PORT = 0;
+const DST_PORT = 2;
+const SEQ = 4;
+const ACK = 8;
+const DATA_OFF = 12;
+const FLAGS = 13;
+const WINDOW = 14;
+const CHECKSUM = 16;
+const URGENT = 18;
+
+// Option kinds (IANA "TCP Option Kind Numbers").
+const OPT_EOL = 0;
+const OPT_NOP = 1;
+const OPT_MSS = 2; // RFC 9293 §3.2, length 4
+const OPT_WSCALE = 3; // RFC 7323 §2.2, length 3
+const OPT_SACK_PERM = 4; // RFC 2018 §2, length 2
+const OPT_SACK = 5; // RFC 2018 §3, length 2 + 8n
+const OPT_TIMESTAMPS = 8; // RFC 7323 §3.2, length 10
+
+/** RFC 7323 §2.3: a shift count above 14 is used as 14. */
+const MAX_WSCALE = 14;
+
+export class TcpPacket {
+  private constructor(readonly buf: Buffer) {}
+
+  static checked(buf: Buffer, src: Ipv4, dst: Ipv4): TcpPacket {
+    check(buf.length >= TCP_HEADER_LEN, 'tcp_truncated');
+    const headerLen = (buf[DATA_OFF] >>> 4) * 4;
+    check(headerLen >= TCP_HEADER_LEN, 'tcp_bad_header_len');
+    check(headerLen <= buf.length, 'tcp_truncated');
+    const sum = onesComplementSum(buf, 0, buf.length, pseudoHeaderSum(src, dst, PROTO_TCP, buf.length));
+    check(finishChecksum(sum) === 0, 'tcp_bad_checksum');
+    return new TcpPacket(buf);
+  }
+
+  get srcPort(): number {
+    return this.buf.readUInt16BE(SRC_PORT);
+  }
+
+  get dstPort(): number {
+    return this.buf.readUInt16BE(DST_PORT);
+  }
+
+  get seq(): number {
+    return this.buf.readUInt32BE(SEQ);
+  }
+
+  get ack(): number {
+    return this.buf.readUInt32BE(ACK);
+  }
+
+  get headerLen(): number {
+    return (this.buf[DATA_OFF] >>> 4) * 4;
+  }
+
+  /** Bit set of TcpFlags (the 8 bits of byte 13). */
+  get flags(): number {
+    return this.buf[FLAGS];
+  }
+
+  get window(): number {
+    return this.buf.readUInt16BE(WINDOW);
+  }
+
+  get checksum(): number {
+    return this.buf.readUInt16BE(CHECKSUM);
+  }
+
+  get urgent(): number {
+    return this.buf.readUInt16BE(URGENT);
+  }
+
+  /** The raw option bytes (a view). */
+  get options(): Buffer {
+    return this.buf.subarray(TCP_HEADER_LEN, this.headerLen);
+  }
+
+  get payload(): Buffer {
+    return this.buf.subarray(this.headerLen);
+  }
+}
+
+/**
+ * Read the options of a checked segment. NOP and EOL are honoured, unknown
+ * kinds are skipped by their length (RFC 9293 §3.1 "Options", and RFC 9293
+ * §3.2 MUST-68: ignore unknown options); a length below 2 or past the header
+ * is malformed: WireError('tcp_bad_option'). A known kind with a wrong length
+ * is skipped, as Linux does.
+ */
+export function parseTcp(p: TcpPacket): TcpRepr {
+  const buf = p.buf;
+  const end = p.headerLen;
+  const options: TcpOptions = {};
+  let i = TCP_HEADER_LEN;
+  while (i < end) {
+    const kind = buf[i];
+    if (kind === OPT_EOL) break;
+    if (kind === OPT_NOP) {
+      i += 1;
+      continue;
+    }
+    if (i + 1 >= end) throw new WireError('tcp_bad_option');
+    const len = buf[i + 1];
+    if (len < 2 || i + len > end) throw new WireError('tcp_bad_option');
+    switch (kind) {
+      case OPT_MSS:
+        if (len === 4) options.mss = buf.readUInt16BE(i + 2);
+        break;
+      case OPT_WSCALE:
+        if (len === 3) options.windowScale = Math.min(buf[i + 2], MAX_WSCALE);
+        break;
+      case OPT_SACK_PERM:
+        if (len === 2) options.sackPermitted = true;
+        break;
+      case OPT_SACK:
+        if (len > 2 && (len - 2) % 8 === 0) {
+          const blocks: Array<[number, number]> = [];
+          for (let b = i + 2; b < i + len; b += 8) blocks.push([buf.readUInt32BE(b), buf.readUInt32BE(b + 4)]);
+          options.sack = blocks;
+        }
+        break;
+      case OPT_TIMESTAMPS:
+        if (len === 10) options.timestamps = { tsVal: buf.readUInt32BE(i + 2), tsEcr: buf.readUInt32BE(i + 6) };
+        break;
+    }
+    i += len;
+  }
+  return {
+    srcPort: p.srcPort,
+    dstPort: p.dstPort,
+    seq: p.seq,
+    ack: p.ack,
+    flags: p.flags,
+    window: p.window,
+    urgent: p.urgent,
+    options,
+    payload: p.payload,
+  };
+}
+
+/**
+ * How many SACK blocks fit beside the other options: 40 bytes minus the rest,
+ * minus NOP NOP kind len, in 8-byte blocks (RFC 2018 §3: 3 with timestamps, 4 without).
+ */
+function sackBlocksThatFit(o: TcpOptions, othersLen: number): number {
+  if (!o.sack || o.sack.length === 0) return 0;
+  return Math.max(0, Math.min(o.sack.length, Math.floor((TCP_MAX_OPTIONS_LEN - othersLen - 4) / 8)));
+}
+
+function optionsLenWithoutSack(o: TcpOptions): number {
+  let n = 0;
+  if (o.mss !== undefined) n += 4;
+  if (o.timestamps) n += 12; // SACK-perm + TS, or NOP NOP TS
+  else if (o.sackPermitted) n += 4; // NOP NOP SACK-perm
+  if (o.windowScale !== undefined) n += 4; // NOP WS
+  return n;
+}
+
+/** Header length for these options: 20 + options, padded to 4 (they are laid out 4-aligned already). */
+export function tcpHeaderLen(options: TcpOptions): number {
+  const others = optionsLenWithoutSack(options);
+  const blocks = sackBlocksThatFit(options, others);
+  return TCP_HEADER_LEN + others + (blocks > 0 ? 4 + 8 * blocks : 0);
+}
+
+/**
+ * Write header, options (in Linux's SYN order: MSS, SACK-perm, timestamps,
+ * NOP, window scale; then NOP NOP SACK), payload (copied unless it already
+ * sits right after the header in `buf`) and checksum at `offset`. SACK blocks
+ * that do not fit in 40 option bytes are left out. Returns the bytes written.
+ */
+export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, dst: Ipv4): number {
+  const o = repr.options;
+  const headerLen = tcpHeaderLen(o);
+  const total = headerLen + repr.payload.length;
+  buf.writeUInt16BE(repr.srcPort, offset + SRC_PORT);
+  buf.writeUInt16BE(repr.dstPort, offset + DST_PORT);
+  buf.writeUInt32BE(repr.seq >>> 0, offset + SEQ);
+  buf.writeUInt32BE(repr.ack >>> 0, offset + ACK);
+  buf[offset + DATA_OFF] = (headerLen / 4) << 4;
+  buf[offset + FLAGS] = repr.flags & 0xff;
+  buf.writeUInt16BE(repr.window, offset + WINDOW);
+  buf.writeUInt16BE(0, offset + CHECKSUM);
+  buf.writeUInt16BE(repr.urgent, offset + URGENT);
+
+  let i = offset + TCP_HEADER_LEN;
+  if (o.mss !== undefined) {
+    buf[i] = OPT_MSS;
+    buf[i + 1] = 4;
+    buf.writeUInt16BE(o.mss, i + 2);
+    i += 4;
+  }
+  if (o.timestamps) {
+    if (o.sackPermitted) {
+      buf[i] = OPT_SACK_PERM;
+      buf[i + 1] = 2;
+    } else {
+      buf[i] = OPT_NOP;
+      buf[i + 1] = OPT_NOP;
+    }
+    buf[i + 2] = OPT_TIMESTAMPS;
+    buf[i + 3] = 10;
+    buf.writeUInt32BE(o.timestamps.tsVal >>> 0, i + 4);
+    buf.writeUInt32BE(o.timestamps.tsEcr >>> 0, i + 8);
+    i += 12;
+  } else if (o.sackPermitted) {
+    buf[i] = OPT_NOP;
+    buf[i + 1] = OPT_NOP;
+    buf[i + 2] = OPT_SACK_PERM;
+    buf[i + 3] = 2;
+    i += 4;
+  }
+  if (o.windowScale !== undefined) {
+    buf[i] = OPT_NOP;
+    buf[i + 1] = OPT_WSCALE;
+    buf[i + 2] = 3;
+    buf[i + 3] = o.windowScale;
+    i += 4;
+  }
+  const blocks = sackBlocksThatFit(o, optionsLenWithoutSack(o));
+  if (blocks > 0) {
+    buf[i] = OPT_NOP;
+    buf[i + 1] = OPT_NOP;
+    buf[i + 2] = OPT_SACK;
+    buf[i + 3] = 2 + 8 * blocks;
+    i += 4;
+    for (let b = 0; b < blocks; b++) {
+      buf.writeUInt32BE(o.sack![b][0] >>> 0, i);
+      buf.writeUInt32BE(o.sack![b][1] >>> 0, i + 4);
+      i += 8;
+    }
+  }
+
+  const at = offset + headerLen;
+  const p = repr.payload;
+  if (!(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
+  const sum = onesComplementSum(buf, offset, offset + total, pseudoHeaderSum(src, dst, PROTO_TCP, total));
+  buf.writeUInt16BE(finishChecksum(sum), offset + CHECKSUM);
+  return total;
 }
