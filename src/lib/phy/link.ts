@@ -1,0 +1,125 @@
+/**
+ * The frame-port contract between transports and the stack (DESIGN §2, §3).
+ *
+ * A Transport (tap, qemu stream server, stdio, vfkit) produces Links: a tap
+ * gives one link, a qemu stream server one link per connected VM. A Link moves
+ * whole Ethernet frames (no FCS):
+ *  - send(frame) writes or enqueues synchronously; the frame is copied if it
+ *    must outlive the call. It never throws on a dead peer or a full queue:
+ *    the frame is dropped and counted in stats.drops.
+ *  - onFrame(frame) receives a VIEW valid only during the call: transports
+ *    reuse their read buffers. Copy what must outlive it.
+ *  - onClose fires once when the peer goes away or close() finishes.
+ * `mtu` is the L3 MTU; the largest frame a link accepts is mtu + 14
+ * (the Ethernet header, IEEE 802.3 clause 3.1.1, without FCS).
+ */
+
+export interface LinkStats {
+  rxFrames: number;
+  txFrames: number;
+  rxBytes: number;
+  txBytes: number;
+  /** Dropped frames by reason, e.g. { rx_oversized: 2, tx_closed: 1 }. */
+  drops: Record<string, number>;
+}
+
+export interface Link {
+  readonly id: string;
+  readonly kind: string;
+  readonly mtu: number;
+  send(frame: Buffer): void;
+  onFrame: ((frame: Buffer) => void) | null;
+  onClose: (() => void) | null;
+  close(): Promise<void>;
+  readonly stats: LinkStats;
+}
+
+export interface Transport {
+  readonly uri: string;
+  start(): Promise<void>;
+  onLink: ((link: Link) => void) | null;
+  close(): Promise<void>;
+  describe(): string;
+}
+
+/** Ethernet header length: destination, source, EtherType. */
+export const ETH_HEADER = 14;
+
+/** Largest frame (no FCS) a link with this L3 MTU carries. */
+export function maxFrameFor(mtu: number): number {
+  return mtu + ETH_HEADER;
+}
+
+export function newStats(): LinkStats {
+  return { rxFrames: 0, txFrames: 0, rxBytes: 0, txBytes: 0, drops: {} };
+}
+
+export function countDrop(stats: LinkStats, reason: string): void {
+  stats.drops[reason] = (stats.drops[reason] ?? 0) + 1;
+}
+
+/** Smallest frame worth passing up: an Ethernet header. Shorter input is dropped as runt. */
+export const MIN_FRAME = ETH_HEADER;
+
+let nextId = 1;
+/** Process-unique link ids: `${kind}:${n}`. */
+export function nextLinkId(kind: string): string {
+  return `${kind}:${nextId++}`;
+}
+
+/**
+ * Helpers shared by link implementations: delivery with rx accounting, once-only
+ * close notification.
+ */
+export abstract class BaseLink implements Link {
+  readonly stats: LinkStats = newStats();
+  onFrame: ((frame: Buffer) => void) | null = null;
+  onClose: (() => void) | null = null;
+  protected closed = false;
+  private closeNotified = false;
+
+  constructor(
+    readonly id: string,
+    readonly kind: string,
+    readonly mtu: number,
+  ) {}
+
+  get maxFrame(): number {
+    return maxFrameFor(this.mtu);
+  }
+
+  abstract send(frame: Buffer): void;
+  abstract close(): Promise<void>;
+
+  /** Pass a received frame up; runts and oversized frames are dropped and counted. */
+  protected deliver(frame: Buffer): void {
+    if (frame.length < MIN_FRAME) return countDrop(this.stats, 'rx_runt');
+    if (frame.length > this.maxFrame) return countDrop(this.stats, 'rx_oversized');
+    this.stats.rxFrames++;
+    this.stats.rxBytes += frame.length;
+    const cb = this.onFrame;
+    if (cb) cb(frame);
+    else countDrop(this.stats, 'rx_no_consumer');
+  }
+
+  /** Fire onClose exactly once. */
+  protected notifyClose(): void {
+    this.closed = true;
+    if (this.closeNotified) return;
+    this.closeNotified = true;
+    this.onClose?.();
+  }
+
+  /** Common send-side checks; returns false (after counting) when the frame must not go out. */
+  protected admit(frame: Buffer): boolean {
+    if (this.closed) {
+      countDrop(this.stats, 'tx_closed');
+      return false;
+    }
+    if (frame.length > this.maxFrame) {
+      countDrop(this.stats, 'tx_oversized');
+      return false;
+    }
+    return true;
+  }
+}
