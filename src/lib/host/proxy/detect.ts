@@ -25,7 +25,7 @@ import { proxyFromEnv, readEtcEnvironment, type Env } from './env.js';
 import { readGnomeProxy } from './gnome.js';
 import { readKdeProxy } from './kde.js';
 import { readMacosProxy } from './macos.js';
-import { notFound, type EffectiveProxy, type ProxySourceResult } from './types.js';
+import { notFound, redactProxy, redactSource, type EffectiveProxy, type ProxySourceResult, type RedactedEffective, type RedactedSource } from './types.js';
 
 export interface DetectOptions {
   platform: NodeJS.Platform;
@@ -101,4 +101,29 @@ export async function detectProxy(opts: DetectOptions): Promise<ProxyDetection> 
   const skipped = sources.slice(0, sources.indexOf(winner)).map((s) => s.source);
   const why = `${REASON[winner.source]}${skipped.length > 0 ? ` (checked first, nothing set: ${skipped.join(', ')})` : ''}`;
   return { sources, effective: effectiveFrom(winner), why };
+}
+
+/** What `hnet proxy show` displays: every source and the winner, credentials redacted. */
+export interface ProxyReport {
+  sources: RedactedSource[];
+  effective: RedactedEffective;
+  why: string;
+  /** hnet does not evaluate PAC scripts; set when the winner is a PAC URL. */
+  pacNotEvaluated: boolean;
+  /**
+   * What the running daemon applies (GET /v1/proxy). Not wired yet: always
+   * null until the daemon reports its proxy settings.
+   */
+  applied: null;
+}
+
+export async function proxyReport(opts: DetectOptions): Promise<ProxyReport> {
+  const d = await detectProxy(opts);
+  return {
+    sources: d.sources.map(redactSource),
+    effective: redactProxy(d.effective),
+    why: d.why,
+    pacNotEvaluated: d.effective.pac !== undefined,
+    applied: null,
+  };
 }
