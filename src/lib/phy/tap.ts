@@ -1,0 +1,235 @@
+/**
+ * Linux tap transport: `tap:NAME[?netns=NS]` (root or CAP_NET_ADMIN).
+ *
+ * Opens /dev/net/tun and issues TUNSETIFF with IFF_TAP|IFF_NO_PI
+ * (Documentation/networking/tuntap.rst): this creates the tap, or attaches to
+ * an existing persistent one. With netns=NS the open and the ioctl happen
+ * inside that namespace: the calling thread enters /run/netns/NS with
+ * setns(2) and always returns to the namespace it came from (opened first as
+ * /proc/self/ns/net), even when creation fails. The tap device belongs to the
+ * namespace of the thread that opened /dev/net/tun. Then `ip link set NAME mtu
+ * N up`. A tap we created is not persistent: it disappears when we close its
+ * fd. A pre-existing persistent tap is left in place.
+ *
+ * Reading: the fd is wrapped in libuv's event loop through
+ * process.binding('pipe_wrap') (a Pipe handle opened on the fd, fed to a
+ * net.Socket with `onread`). Each read() on a tap returns exactly one frame;
+ * libuv reads up to 32 per wakeup into ONE reused buffer, so there is no
+ * threadpool hop and no allocation per frame (fs.read would cost one
+ * threadpool round trip per frame). process.binding is deprecated but stable
+ * in Node 20-22 and there is no public API to poll an arbitrary fd; if it
+ * disappears, this file is the one place to change.
+ * Writing: one fs.writeSync per frame on the non-blocking fd; EAGAIN (queue
+ * full) and EIO (device down) are counted as drops, never thrown.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { HnetError, PermissionError } from '../errors.js';
+import type { Logger } from '../daemon/log.js';
+import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
+import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
+
+const execFileP = promisify(execFile);
+
+/** Largest MTU hnet offers (DESIGN §1); the tap read buffer holds one such frame. */
+export const MAX_MTU = 65520;
+
+export interface TapSpec {
+  name: string;
+  netns?: string;
+}
+
+/** Valid Linux interface name: 1-15 bytes, no '/', whitespace or ':' (net/core/dev.c dev_valid_name). */
+export function validIfName(name: string): boolean {
+  return /^[A-Za-z0-9_.-]{1,15}$/.test(name) && name !== '.' && name !== '..';
+}
+
+async function ip(netns: string | undefined, args: string[]): Promise<string> {
+  const full = netns ? ['-n', netns, ...args] : args;
+  const { stdout } = await execFileP('ip', full, { timeout: 15_000 });
+  return stdout;
+}
+
+async function linkExists(name: string, netns?: string): Promise<boolean> {
+  try {
+    await ip(netns, ['-o', 'link', 'show', 'dev', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Open (creating if needed) the tap inside `netns` (or the current namespace)
+ * and return its non-blocking fd. The thread's namespace is always restored.
+ */
+export function openTapFd(name: string, netns?: string): number {
+  const c = libc();
+  const ifr = Buffer.alloc(IFREQ_SIZE);
+  ifr.write(name, 0, 15, 'ascii');
+  ifr.writeUInt16LE(IFF_TAP | IFF_NO_PI, 16);
+  let home = -1;
+  let target = -1;
+  let tun = -1;
+  let failure: unknown;
+  try {
+    if (netns) {
+      home = openSync('/proc/self/ns/net', 'r');
+      try {
+        target = openSync(`/run/netns/${netns}`, 'r');
+      } catch {
+        throw new HnetError('HNET_NO_NETNS', `network namespace ${netns} does not exist`, [`create it: ip netns add ${netns}`]);
+      }
+      if (c.setns(target, CLONE_NEWNET) !== 0) {
+        const e = c.errno();
+        if (e === 1) throw new PermissionError(`entering network namespace ${netns}`);
+        throw new HnetError('HNET_NETNS', `cannot enter network namespace ${netns} (errno ${e})`);
+      }
+    }
+    try {
+      tun = openSync('/dev/net/tun', O_RDWR | O_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new PermissionError(`opening /dev/net/tun for tap ${name}`);
+      throw new HnetError('HNET_NO_TUN', `cannot open /dev/net/tun: ${code ?? (err as Error).message}`, ['load the tun module: modprobe tun']);
+    }
+    if (c.ioctl(tun, TUNSETIFF, ifr) !== 0) {
+      const e = c.errno();
+      closeSync(tun);
+      tun = -1;
+      if (e === 1) throw new PermissionError(`creating tap ${name}`);
+      if (e === 16) throw new HnetError('HNET_TAP_BUSY', `tap ${name} is already attached to another process`, ['stop the other user of the device, or choose another tap name']);
+      throw new HnetError('HNET_TAP', `TUNSETIFF on ${name} failed (errno ${e}); is ${name} an existing non-tap device?`, ['choose another tap name']);
+    }
+  } catch (err) {
+    failure = err;
+  }
+  if (home !== -1) {
+    const back = target !== -1 ? c.setns(home, CLONE_NEWNET) : 0;
+    closeSync(home);
+    if (target !== -1) closeSync(target);
+    // Staying in the wrong namespace would send every later host socket
+    // into the guest's network: fail loudly and stop.
+    if (back !== 0) {
+      if (tun !== -1) closeSync(tun);
+      throw new Error(`FATAL: could not return to the original network namespace (errno ${c.errno()})`);
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return tun;
+}
+
+interface PipeHandle {
+  open(fd: number): number;
+}
+
+/** Wrap a pollable fd in a libuv Pipe handle (see the module comment). */
+function pipeHandle(fd: number): PipeHandle {
+  const binding = (process as unknown as { binding(name: string): unknown }).binding('pipe_wrap') as {
+    Pipe: new (type: number) => PipeHandle;
+    constants: { SOCKET: number };
+  };
+  const h = new binding.Pipe(binding.constants.SOCKET);
+  const rc = h.open(fd);
+  if (rc !== 0) throw new HnetError('HNET_TAP', `cannot poll the tap fd (uv error ${rc})`);
+  return h;
+}
+
+export class TapLink extends BaseLink {
+  private readonly sock: Socket;
+  private readonly closedP: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    readonly netns: string | undefined,
+    private readonly fd: number,
+    mtu: number,
+    private readonly created: boolean,
+    private readonly log?: Logger,
+  ) {
+    super(nextLinkId('tap'), 'tap', mtu);
+    const handle = pipeHandle(fd);
+    const readBuf = Buffer.allocUnsafe(MAX_MTU + 14 + 64);
+    this.sock = new Socket({
+      handle,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: readBuf,
+        callback: (nread: number, buf: Uint8Array) => {
+          this.deliver((buf as Buffer).subarray(0, nread));
+        },
+      },
+    } as unknown as ConstructorParameters<typeof Socket>[0]);
+    this.sock.on('error', (err: NodeJS.ErrnoException) => {
+      countDrop(this.stats, 'io_error');
+      this.log?.warn('tap read failed', { tap: name, error: err.code ?? err.message });
+    });
+    this.closedP = new Promise((res) => this.sock.once('close', () => (this.notifyClose(), res())));
+  }
+
+  send(frame: Buffer): void {
+    if (!this.admit(frame)) return;
+    try {
+      writeSync(this.fd, frame);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      countDrop(this.stats, code === 'EAGAIN' ? 'tx_queue_full' : code === 'EIO' ? 'tx_link_down' : code === 'EBADF' ? 'tx_closed' : 'tx_error');
+      return;
+    }
+    this.stats.txFrames++;
+    this.stats.txBytes += frame.length;
+  }
+
+  async close(): Promise<void> {
+    if (!this.sock.destroyed) {
+      this.closed = true;
+      this.sock.destroy(); // closes the fd; a non-persistent tap we created disappears with it
+    }
+    await this.closedP;
+    if (this.created && (await linkExists(this.name, this.netns))) {
+      await ip(this.netns, ['link', 'del', 'dev', this.name]).catch(() => undefined);
+    }
+  }
+}
+
+export class TapTransport implements Transport {
+  onLink: ((link: Link) => void) | null = null;
+  private link: TapLink | null = null;
+
+  constructor(
+    readonly uri: string,
+    private readonly spec: TapSpec,
+    private readonly opts: { mtu: number; log?: Logger },
+  ) {}
+
+  async start(): Promise<void> {
+    const { name, netns } = this.spec;
+    if (process.platform !== 'linux') throw new HnetError('HNET_UNSUPPORTED', 'tap devices need Linux', ['use qemu:// or vfkit:// on this OS']);
+    if (!validIfName(name)) throw new HnetError('HNET_BAD_SPEC', `invalid interface name ${JSON.stringify(name)}`, ['use 1-15 letters, digits, "-", "_" or "."']);
+    if (this.opts.mtu > MAX_MTU || this.opts.mtu < 68) throw new HnetError('HNET_BAD_SPEC', `mtu ${this.opts.mtu} out of range 68-${MAX_MTU}`);
+    const existed = await linkExists(name, netns);
+    const fd = openTapFd(name, netns);
+    const link = new TapLink(name, netns, fd, this.opts.mtu, !existed, this.opts.log);
+    try {
+      await ip(netns, ['link', 'set', 'dev', name, 'mtu', String(this.opts.mtu), 'up']);
+    } catch (err) {
+      await link.close();
+      throw new HnetError('HNET_TAP', `cannot bring ${name} up: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+    }
+    this.link = link;
+    this.opts.log?.info('tap attached', { tap: name, netns: netns ?? '(host)', created: !existed, mtu: this.opts.mtu });
+    if (this.onLink) this.onLink(link);
+  }
+
+  async close(): Promise<void> {
+    await this.link?.close();
+  }
+
+  describe(): string {
+    const { name, netns } = this.spec;
+    return `tap ${name}${netns ? ` in netns ${netns}` : ''}`;
+  }
+}
