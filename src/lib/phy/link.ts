@@ -123,3 +123,51 @@ export abstract class BaseLink implements Link {
     return true;
   }
 }
+
+/**
+ * A Link that forwards everything to an inner link; middleware (pcap, fault
+ * injection) overrides send() and/or tap() to observe or alter frames. Stats
+ * are the inner link's, so the middleware's drops show up where people look.
+ */
+export class ForwardingLink implements Link {
+  onClose: (() => void) | null = null;
+  private handler: ((frame: Buffer) => void) | null = null;
+
+  constructor(protected readonly inner: Link) {
+    inner.onClose = () => this.onClose?.();
+  }
+
+  get id(): string {
+    return this.inner.id;
+  }
+  get kind(): string {
+    return this.inner.kind;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get stats(): LinkStats {
+    return this.inner.stats;
+  }
+
+  get onFrame(): ((frame: Buffer) => void) | null {
+    return this.handler;
+  }
+  set onFrame(fn: ((frame: Buffer) => void) | null) {
+    this.handler = fn;
+    this.inner.onFrame = fn ? (frame) => this.received(frame, fn) : null;
+  }
+
+  /** A frame from the peer; forward it (overridable). */
+  protected received(frame: Buffer, deliver: (frame: Buffer) => void): void {
+    deliver(frame);
+  }
+
+  send(frame: Buffer): void {
+    this.inner.send(frame);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
