@@ -26,12 +26,16 @@ export const MSG_DONTWAIT = 0x40;
 export const SOCKADDR_UN_SIZE = 110;
 export const EAGAIN = 11;
 export const EINTR = 4;
+export const ECONNREFUSED = 111;
+export const ENOENT = 2;
+export const AF_UNSPEC = 0;
 
 export interface Libc {
   ioctl(fd: number, req: number, arg: Buffer): number;
   setns(fd: number, nstype: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
   recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: Int32Array): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
   close(fd: number): number;
@@ -49,6 +53,7 @@ export function libc(): Libc {
   const setns = lib.func('int setns(int fd, int nstype)');
   const socket = lib.func('int socket(int domain, int type, int protocol)');
   const bind = lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)');
+  const connect = lib.func('int connect(int fd, const uint8_t *addr, uint32_t len)');
   const recvfrom = lib.func('intptr_t recvfrom(int fd, _Out_ uint8_t *buf, size_t len, int flags, _Out_ uint8_t *addr, _Inout_ int32_t *addrlen)');
   const sendto = lib.func('intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)');
   const close = lib.func('int close(int fd)');
@@ -57,6 +62,7 @@ export function libc(): Libc {
     setns: (fd, t) => setns(fd, t) as number,
     socket: (d, t, p) => socket(d, t, p) as number,
     bind: (fd, a, l) => bind(fd, a, l) as number,
+    connect: (fd, a, l) => connect(fd, a, l) as number,
     recvfrom: (fd, b, l, f, a, al) => Number(recvfrom(fd, b, l, f, a, al)),
     sendto: (fd, b, l, f, a, al) => Number(sendto(fd, b, l, f, a, al)),
     close: (fd) => close(fd) as number,
