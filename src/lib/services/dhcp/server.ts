@@ -222,7 +222,9 @@ export class DhcpServer {
       // RENEWING (unicast) / REBINDING (broadcast): ciaddr is the client's address.
       ip = msg.ciaddr;
     }
-    if (!this.isClients(now, mac, ip)) {
+    // SELECTING names us: a free pool address is fine even if our offer was lost (a restart).
+    const selectingFree = serverId !== undefined && !this.statics.has(mac) && this.free(now, mac, ip, false);
+    if (!selectingFree && !this.isClients(now, mac, ip)) {
       // a pool with nothing free for this client is counted as exhaustion
       if (this.choose(now, mac, undefined) === undefined) this.counters.inc('dhcp_pool_exhausted');
       return this.nak(msg, 'address not available');

@@ -12,6 +12,7 @@
  *     .docker.internal) and the user's records (A, AAAA, CNAME, TXT; aliases
  *     are A records under hnet.internal). hnet.internal is ours: unknown
  *     names there are NXDOMAIN, with an SOA for negative caching (RFC 2308 §3).
+ *     Reverse (PTR) queries for their IPv4 addresses are answered too.
  *  2. A and AAAA through the host's resolver (getaddrinfo via opts.lookup), so
  *     /etc/hosts, VPN split DNS and per-domain resolvers apply. getaddrinfo has
  *     no NODATA: a name missing in one family but present in the other is
@@ -100,6 +101,7 @@ export class DnsServer {
   private readonly upstreams: DnsUpstreams;
   private readonly maxUdp: number;
   private local = new Map<string, LocalName>();
+  private ptr = new Map<string, string>();
 
   constructor(
     private readonly opts: DnsServerOptions,
@@ -141,7 +143,16 @@ export class DnsServer {
       else if (r.type === 'A' || r.type === 'AAAA') e[r.type] = e[r.type].filter((v) => v !== r.value).concat(r.value);
       else e.TXT.push(r.value);
     }
+    // PTR for every local A record: d.c.b.a.in-addr.arpa -> the first name (RFC 1035 §3.5)
+    const ptr = new Map<string, string>();
+    for (const [name, e] of local) {
+      for (const a of e.A) {
+        const rev = `${a.split('.').reverse().join('.')}.in-addr.arpa`;
+        if (!ptr.has(rev)) ptr.set(rev, name);
+      }
+    }
     this.local = local;
+    this.ptr = ptr;
     this.cache.clear();
   }
 
@@ -199,7 +210,10 @@ export class DnsServer {
     const cls = q.class ?? 'IN';
     const key = `${name}|${q.type}|${cls}|${clientOpt ? 1 : 0}|${clientOpt?.flag_do ? 1 : 0}|${query[3] & CD ? 1 : 0}`;
     let reply: Buffer;
-    if (cls === 'IN' && (this.local.has(name) || name === LOCAL_ZONE || name.endsWith(`.${LOCAL_ZONE}`))) {
+    const ptr = q.type === 'PTR' && cls === 'IN' ? this.ptr.get(name) : undefined;
+    if (ptr) {
+      reply = this.encode(ctx, RCODE.NOERROR, [{ name: q.name, type: 'PTR', ttl: LOCAL_TTL_S, data: ptr }], [], 0, AA);
+    } else if (cls === 'IN' && (this.local.has(name) || name === LOCAL_ZONE || name.endsWith(`.${LOCAL_ZONE}`))) {
       reply = await this.localAnswer(ctx, name);
     } else {
       const cached = this.cache.get(key, id, this.now());

@@ -133,6 +133,14 @@ describe('DHCP server (RFC 2131 §4.3)', () => {
     ]);
   });
 
+  it('ACKs a SELECTING request for a free address whose offer it lost (restart)', () => {
+    const r = server.handle(T0, client(MsgType.Request, '02:00:00:00:00:0a', { requested: '192.168.65.9', serverId: '192.168.65.1' }), FROM)!;
+    expect(messageType(parseDhcp(r.payload))).to.equal(MsgType.Ack);
+    expect(server.list()[0].ip).to.equal('192.168.65.9');
+    const nak = server.handle(T0, client(MsgType.Request, '02:00:00:00:00:0b', { requested: '192.168.65.254', serverId: '192.168.65.1' }), FROM)!;
+    expect(messageType(parseDhcp(nak.payload))).to.equal(MsgType.Nak);
+  });
+
   it('stays silent when the client selected another server, and frees the offer', () => {
     server.handle(T0, client(MsgType.Discover, '02:00:00:00:00:0a'), FROM);
     const r = server.handle(T0, client(MsgType.Request, '02:00:00:00:00:0a', { requested: '192.168.65.2', serverId: '192.168.65.9' }), FROM);

@@ -86,6 +86,14 @@ describe('DNS server: local names and the host resolver', () => {
     expect(decode(await s.handleUdp(query('host.hnet.internal', 'A'))).answers).to.have.length(1);
   });
 
+  it('answers PTR for the local IPv4 addresses (RFC 1035 §3.5)', async () => {
+    const s = make({ records: [{ name: 'db.hnet.internal', type: 'A', value: '10.9.8.7' }] });
+    const ptr = async (n: string): Promise<unknown[]> => decode(await s.handleUdp(query(n, 'PTR'))).answers.map((a) => a.data);
+    expect(await ptr('1.65.168.192.in-addr.arpa')).to.deep.equal(['gateway.hnet.internal']);
+    expect(await ptr('254.65.168.192.IN-ADDR.ARPA')).to.deep.equal(['host.hnet.internal']);
+    expect(await ptr('7.8.9.10.in-addr.arpa')).to.deep.equal(['db.hnet.internal']);
+  });
+
   it('resolves A and AAAA through the host resolver', async () => {
     const s = make({ lookup: fakeLookup({ 'corp.example': { 4: ['10.1.2.3', '10.1.2.4'], 6: ['fd00::1'] } }) });
     const a = decode(await s.handleUdp(query('corp.example', 'A')));
