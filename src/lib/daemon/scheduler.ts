@@ -1,0 +1,136 @@
+/**
+ * The daemon's one clock and its batching. The stack is sans-IO: it asks to
+ * be polled at `pollAt()` times and to be flushed after input. The scheduler
+ * keeps one Node timer for the earliest deadline (a binary heap of
+ * (deadline, task) with lazy deletion: no timer object per segment) and runs
+ * a flush once per event-loop turn via setImmediate, so every frame read in
+ * one wakeup (libuv reads up to 32) is answered by one batch of output.
+ */
+export interface Pollable {
+  /** Run everything due at `now`; return the next deadline (ms) or Infinity. */
+  poll(now: number): number;
+}
+
+interface Entry {
+  at: number;
+  task: Pollable;
+}
+
+export class Scheduler {
+  private heap: Entry[] = [];
+  private readonly due = new Map<Pollable, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private readonly dirty = new Set<Pollable>();
+  private flushScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly clock: () => number = () => performance.now()) {}
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Ask for `task.poll()` at `at` (earlier requests win; Infinity cancels nothing). */
+  schedule(task: Pollable, at: number): void {
+    if (!Number.isFinite(at) || this.stopped) return;
+    const current = this.due.get(task);
+    if (current !== undefined && current <= at) return;
+    this.due.set(task, at);
+    this.push({ at, task });
+    this.arm();
+  }
+
+  /** Poll `task` at the end of this event-loop turn. */
+  markDirty(task: Pollable): void {
+    if (this.stopped) return;
+    this.dirty.add(task);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.heap = [];
+    this.due.clear();
+    this.dirty.clear();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const now = this.clock();
+    const tasks = [...this.dirty];
+    this.dirty.clear();
+    for (const t of tasks) this.run(t, now);
+  }
+
+  private run(task: Pollable, now: number): void {
+    const next = task.poll(now);
+    const cur = this.due.get(task);
+    if (cur !== undefined && cur <= now) this.due.delete(task);
+    if (Number.isFinite(next)) this.schedule(task, Math.max(next, now));
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = this.clock();
+    while (this.heap.length > 0 && this.heap[0].at <= now) {
+      const e = this.pop()!;
+      if (this.due.get(e.task) !== e.at) continue; // superseded entry
+      this.due.delete(e.task);
+      this.run(e.task, now);
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopped || this.heap.length === 0) return;
+    // Drop superseded entries at the top so the timer tracks a live deadline.
+    while (this.heap.length > 0 && this.due.get(this.heap[0].task) !== this.heap[0].at) this.pop();
+    if (this.heap.length === 0) return;
+    const at = this.heap[0].at;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, Math.ceil(at - this.clock())));
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p].at <= h[i].at) break;
+      [h[p], h[i]] = [h[i], h[p]];
+      i = p;
+    }
+  }
+
+  private pop(): Entry | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && h[l].at < h[m].at) m = l;
+        if (r < h.length && h[r].at < h[m].at) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The gateway's network interface: Ethernet, ARP and IPv4 demux for frames
+ * from guest ports, and the emit side that addresses replies to the guest.
+ *
+ * Contract: `receive(port, frame, now)` never throws for any input; a frame
+ * that cannot be used is dropped and counted (`drop.<reason>`). Upper layers
+ * (NAT, services) receive parsed, checksum-verified datagrams through the
+ * `handlers`; payloads are views into the caller's frame buffer, valid only
+ * during the call. Everything sent to a guest is built in one preallocated
+ * buffer and written synchronously, so the per-frame path allocates nothing
+ * beyond the codec's view objects.
+ */
+import { Counters } from '../counters.js';
+import { BROADCAST_MAC, cidrContains, prefixMask, type Ipv4 } from '../wire/addr.js';
+import { WireError } from '../wire/errors.js';
+import { ETHERNET_HEADER_LEN, EthernetFrame, EtherType, emitEthernetHeader } from '../wire/ethernet.js';
+import { ArpOperation, ArpPacket, ArpRepr, ARP_LEN } from '../wire/arp.js';
+import { IPV4_HEADER_LEN, IpProtocol, Ipv4Packet, Ipv4Repr, emitFragmentHeader, planFragments } from '../wire/ipv4.js';
+import { Icmpv4Packet, Icmpv4Type } from '../wire/icmpv4.js';
+import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../wire/udp.js';
+import { TcpPacket, parseTcp, emitTcp, type TcpRepr } from '../wire/tcp.js';
+import { Ipv4Reassembler } from './fragments.js';
+import { NeighborTable, type GuestPort } from './neighbors.js';
+import type { StackConfig } from './config.js';
+import { IcmpEmitter } from './icmp-emit.js';
+
+export type { GuestPort } from './neighbors.js';
+
+/** A verified UDP datagram from a guest. Views valid only during the call. */
+export interface GuestUdp {
+  port: GuestPort;
+  srcMac: Buffer;
+  src: Ipv4;
+  dst: Ipv4;
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+  /** The IP header and first 8 payload bytes, for an ICMP error about it (RFC 792). */
+  quote: Buffer;
+}
+
+export interface GuestTcp {
+  src: Ipv4;
+  dst: Ipv4;
+  seg: TcpRepr;
+  quote: Buffer;
+}
+
+export interface GuestEcho {
+  src: Ipv4;
+  dst: Ipv4;
+  ident: number;
+  seqNo: number;
+  data: Buffer;
+  ttl: number;
+}
+
+export interface InterfaceHandlers {
+  /** UDP to the gateway (DHCP, DNS); return false when nothing listens there. */
+  gatewayUdp?(now: number, d: GuestUdp): boolean;
+  /** UDP to any other destination (NAT). */
+  udp?(now: number, d: GuestUdp): void;
+  /** TCP to any destination, gateway services included. */
+  tcp?(now: number, t: GuestTcp): void;
+  /** Echo requests for addresses other than the gateway and the host address. */
+  echo?(now: number, e: GuestEcho): void;
+}
+
+const MAX_FRAME = 65536 + 64;
+
+export class Interface {
+  readonly neighbors = new NeighborTable();
+  readonly icmp: IcmpEmitter;
+  handlers: InterfaceHandlers = {};
+  private readonly tx = Buffer.allocUnsafe(MAX_FRAME);
+  private readonly scratch = Buffer.allocUnsafe(MAX_FRAME);
+  private readonly reassembler: Ipv4Reassembler;
+  private readonly broadcastIp: Ipv4;
+  private ipId = 1;
+  private now = 0;
+  private readonly ports = new Set<GuestPort>();
+
+  constructor(
+    readonly cfg: StackConfig,
+    readonly counters: Counters,
+  ) {
+    this.reassembler = new Ipv4Reassembler(counters, { maxBytes: 4 * 1024 * 1024, timeoutMs: 30_000 });
+    this.broadcastIp = (cfg.subnet.network | ~prefixMask(cfg.subnet.prefix)) >>> 0;
+    this.icmp = new IcmpEmitter(this);
+  }
+
+  attach(port: GuestPort): void {
+    this.ports.add(port);
+  }
+
+  detach(port: GuestPort): void {
+    this.ports.delete(port);
+    this.neighbors.forgetPort(port);
+  }
+
+  /** Timers: fragment and ARP-queue expiry. Returns the next deadline. */
+  poll(now: number): number {
+    this.now = now;
+    this.reassembler.expire(now);
+    const dropped = this.neighbors.expire(now);
+    if (dropped > 0) this.counters.inc('drop.arp_unresolved', dropped);
+    const frag = this.reassembler.pollAt() ?? Infinity;
+    return this.neighbors.hasPending() ? Math.min(frag, now + 1000) : frag;
+  }
+
+  receive(port: GuestPort, frame: Buffer, now: number): void {
+    this.now = now;
+    this.counters.inc('rx.frames');
+    this.counters.inc('rx.bytes', frame.length);
+    try {
+      const eth = EthernetFrame.checked(frame);
+      const type = eth.etherType;
+      if (type === EtherType.ARP) return this.receiveArp(port, eth, now);
+      if (type === EtherType.IPv6) return this.counters.drop('eth_ipv6');
+      if (type !== EtherType.IPv4) return this.counters.drop('eth_unknown_type');
+      const dst = eth.dst;
+      if (!dst.equals(this.cfg.gatewayMac) && !(dst[0] === 0xff && dst.equals(BROADCAST_MAC))) return this.counters.drop('eth_not_for_us');
+      this.receiveIpv4(port, eth.src, eth.payload, now);
+    } catch (err) {
+      if (err instanceof WireError) this.counters.drop(err.reason);
+      else {
+        // A bug in a handler must not take the daemon down; count it loudly.
+        this.counters.drop('internal_error');
+        this.lastInternalError = err as Error;
+      }
+    }
+  }
+
+  lastInternalError: Error | undefined;
+
+  private receiveArp(port: GuestPort, eth: EthernetFrame, now: number): void {
+    const arp = ArpRepr.parse(ArpPacket.checked(eth.payload));
+    const senderInSubnet = arp.senderIp !== 0 && cidrContains(this.cfg.subnet, arp.senderIp) && !this.isOurs(arp.senderIp);
+    if (senderInSubnet) this.flushPending(this.neighbors.learn(arp.senderIp, arp.senderMac, port, now), arp.senderMac, port);
+    if (arp.operation !== ArpOperation.Request) return;
+    if (arp.senderIp === arp.targetIp) return this.counters.inc('arp.gratuitous');
+    if (!this.isOurs(arp.targetIp)) return this.counters.drop('arp_not_ours');
+    const reply = new ArpRepr({ operation: ArpOperation.Reply, senderMac: this.cfg.gatewayMac, senderIp: arp.targetIp, targetMac: arp.senderMac, targetIp: arp.senderIp });
+    const tx = this.tx;
+    emitEthernetHeader(tx, 0, arp.senderMac, this.cfg.gatewayMac, EtherType.ARP);
+    reply.emit(tx, ETHERNET_HEADER_LEN);
+    this.write(port, tx.subarray(0, ETHERNET_HEADER_LEN + ARP_LEN));
+  }
+
+  /** The addresses the gateway answers ARP for: itself and the host address. */
+  isOurs(ip: Ipv4): boolean {
+    return ip === this.cfg.gateway || ip === this.cfg.hostIp;
+  }
+
+  private receiveIpv4(port: GuestPort, srcMac: Buffer, bytes: Buffer, now: number): void {
+    let ip = Ipv4Packet.checked(bytes);
+    if (ip.src !== 0 && cidrContains(this.cfg.subnet, ip.src) && !this.isOurs(ip.src) && ip.src !== this.broadcastIp) {
+      const waiting = this.neighbors.learn(ip.src, srcMac, port, now);
+      if (waiting.length > 0) this.flushPending(waiting, srcMac, port);
+    }
+    if (ip.isFragment) {
+      const whole = this.reassembler.push(now, ip);
+      if (!whole) return;
+      ip = Ipv4Packet.checked(whole);
+      this.counters.inc('ipv4.reassembled');
+    }
+    const dst = ip.dst;
+    const local = dst === this.cfg.gateway || dst === this.broadcastIp || dst === 0xffffffff;
+    // Routing decrements TTL (RFC 1812 §5.3.1): a datagram that would expire here gets Time Exceeded.
+    if (!local && dst !== this.cfg.hostIp && ip.ttl <= 1) {
+      this.icmp.timeExceeded(ip.src, this.cfg.gateway, ip.buf);
+      return this.counters.drop('ipv4_ttl_expired');
+    }
+    switch (ip.protocol) {
+      case IpProtocol.UDP:
+        return this.receiveUdp(port, srcMac, ip, local, now);
+      case IpProtocol.TCP:
+        return this.receiveTcp(ip, now);
+      case IpProtocol.ICMP:
+        return this.receiveIcmp(ip, now);
+      default:
+        this.icmp.unreachable(ip.src, dst, 2 /* protocol unreachable */, this.quote(ip));
+        return this.counters.drop('ipv4_unknown_protocol');
+    }
+  }
+
+  /** The IP header and 8 payload bytes: enough to quote in an ICMP error (RFC 792). */
+  private quote(ip: Ipv4Packet): Buffer {
+    return ip.buf.subarray(0, Math.min(ip.buf.length, ip.headerLen + 8));
+  }
+
+  private receiveUdp(port: GuestPort, srcMac: Buffer, ip: Ipv4Packet, local: boolean, now: number): void {
+    const udp = UdpPacket.checked(ip.payload, ip.src, ip.dst);
+    const d: GuestUdp = { port, srcMac, src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: udp.payload, quote: this.quote(ip) };
+    if (local) {
+      if (this.handlers.gatewayUdp?.(now, d)) return;
+      if (ip.dst === this.cfg.gateway) this.icmp.unreachable(ip.src, ip.dst, 3 /* port unreachable */, d.quote);
+      return this.counters.drop('udp_gateway_no_service');
+    }
+    if (!this.handlers.udp) return this.counters.drop('udp_no_handler');
+    this.handlers.udp(now, d);
+  }
+
+  private receiveTcp(ip: Ipv4Packet, now: number): void {
+    const seg = parseTcp(TcpPacket.checked(ip.payload, ip.src, ip.dst));
+    if (!this.handlers.tcp) return this.counters.drop('tcp_no_handler');
+    this.handlers.tcp(now, { src: ip.src, dst: ip.dst, seg, quote: this.quote(ip) });
+  }
+
+  private receiveIcmp(ip: Ipv4Packet, now: number): void {
+    const icmp = Icmpv4Packet.checked(ip.payload);
+    if (icmp.type !== Icmpv4Type.EchoRequest) return this.counters.drop('icmp_type_ignored');
+    const dst = ip.dst;
+    if (dst === this.cfg.gateway || (dst === this.cfg.hostIp && this.cfg.hostLoopback)) {
+      this.counters.inc('icmp.echo_answered');
+      this.icmp.echoReply(dst, ip.src, icmp.ident, icmp.seqNo, icmp.data);
+      return;
+    }
+    if (dst === this.cfg.hostIp) {
+      this.icmp.unreachable(ip.src, dst, 13 /* administratively prohibited, RFC 1812 */, this.quote(ip));
+      return this.counters.drop('host_loopback_off');
+    }
+    if (!this.handlers.echo) return this.counters.drop('icmp_no_handler');
+    this.handlers.echo(now, { src: ip.src, dst, ident: icmp.ident, seqNo: icmp.seqNo, data: icmp.data, ttl: ip.ttl });
+  }
+
+  // ---- emit side -------------------------------------------------------
+
+  /**
+   * Build an IPv4 packet for a guest in the tx buffer: `writePayload` fills
+   * the bytes after the IP header and returns their length. Fragments when the
+   * packet exceeds the MTU and DF is not set (RFC 791).
+   */
+  sendIpv4(src: Ipv4, dst: Ipv4, protocol: number, writePayload: (buf: Buffer, offset: number) => number, opts: { dontFragment?: boolean; dstMac?: Buffer; port?: GuestPort } = {}): void {
+    const target = this.resolve(dst, opts);
+    const tx = this.tx;
+    const ipOffset = ETHERNET_HEADER_LEN;
+    const payloadLen = writePayload(tx, ipOffset + IPV4_HEADER_LEN);
+    const repr = new Ipv4Repr({ src, dst, protocol, payloadLen, id: this.nextId(), dontFragment: opts.dontFragment ?? false });
+    if (IPV4_HEADER_LEN + payloadLen <= this.cfg.mtu) {
+      repr.emit(tx, ipOffset);
+      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen);
+      return;
+    }
+    if (repr.dontFragment) return this.counters.drop('tx_too_big_df');
+    // Fragment: keep the whole payload aside, then emit each piece (RFC 791 §3.2).
+    const whole = this.scratch;
+    tx.copy(whole, 0, ipOffset + IPV4_HEADER_LEN, ipOffset + IPV4_HEADER_LEN + payloadLen);
+    for (const piece of planFragments(payloadLen, this.cfg.mtu)) {
+      whole.copy(tx, ipOffset + IPV4_HEADER_LEN, piece.offset, piece.offset + piece.length);
+      emitFragmentHeader(tx, ipOffset, repr, piece);
+      this.counters.inc('tx.fragments');
+      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + piece.length);
+    }
+  }
+
+  sendUdp(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number, payload: Buffer, opts: { dstMac?: Buffer; port?: GuestPort } = {}): void {
+    if (UDP_HEADER_LEN + payload.length > 65535 - IPV4_HEADER_LEN) return this.counters.drop('tx_udp_too_big');
+    const repr = new UdpRepr(srcPort, dstPort);
+    this.sendIpv4(src, dst, IpProtocol.UDP, (buf, off) => {
+      payload.copy(buf, off + UDP_HEADER_LEN);
+      repr.emit(buf, off, src, dst, payload.length);
+      return UDP_HEADER_LEN + payload.length;
+    }, opts);
+  }
+
+  sendTcp(src: Ipv4, dst: Ipv4, seg: TcpRepr): void {
+    this.sendIpv4(src, dst, IpProtocol.TCP, (buf, off) => emitTcp(seg, buf, off, src, dst), { dontFragment: true });
+  }
+
+  private nextId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  private resolve(dst: Ipv4, opts: { dstMac?: Buffer; port?: GuestPort }): { mac: Buffer; port: GuestPort } | null {
+    if (opts.dstMac && opts.port) return { mac: opts.dstMac, port: opts.port };
+    const n = this.neighbors.lookup(dst);
+    return n ? { mac: n.mac, port: n.port } : null;
+  }
+
+  private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number): void {
+    if (target) {
+      emitEthernetHeader(tx, 0, target.mac, this.cfg.gatewayMac, EtherType.IPv4);
+      this.write(target.port, tx.subarray(0, len));
+      return;
+    }
+    // Unknown guest address: queue the frame and ask with ARP (RFC 826).
+    emitEthernetHeader(tx, 0, BROADCAST_MAC, this.cfg.gatewayMac, EtherType.IPv4);
+    if (!this.neighbors.enqueue(dst, tx.subarray(0, len), this.now)) return this.counters.drop('arp_queue_full');
+    this.arpRequest(dst);
+  }
+
+  private arpRequest(target: Ipv4): void {
+    const req = new ArpRepr({ operation: ArpOperation.Request, senderMac: this.cfg.gatewayMac, senderIp: this.cfg.gateway, targetMac: Buffer.alloc(6), targetIp: target });
+    const buf = Buffer.allocUnsafe(ETHERNET_HEADER_LEN + ARP_LEN);
+    emitEthernetHeader(buf, 0, BROADCAST_MAC, this.cfg.gatewayMac, EtherType.ARP);
+    req.emit(buf, ETHERNET_HEADER_LEN);
+    for (const p of this.ports) this.write(p, buf);
+  }
+
+  private flushPending(frames: Buffer[], mac: Buffer, port: GuestPort): void {
+    for (const f of frames) {
+      mac.copy(f, 0);
+      this.write(port, f);
+    }
+  }
+
+  private write(port: GuestPort, frame: Buffer): void {
+    this.counters.inc('tx.frames');
+    this.counters.inc('tx.bytes', frame.length);
+    port.send(frame);
+  }
+}
