@@ -108,3 +108,21 @@ export async function spawnDaemon(args: string[], opts: SpawnDaemonOptions = {})
   }
   return daemon;
 }
+
+let cliProbe: Promise<string | undefined> | undefined;
+
+/**
+ * Why `bin/dev.js start` cannot run here (undefined when it can): probes
+ * `start --help` once per test process. Use with skipUnless() so a broken
+ * CLI entry skips daemon suites with the reason (and fails them under HNET_E2E=1).
+ */
+export function daemonCliProblem(): Promise<string | undefined> {
+  cliProbe ??= new Promise((res) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'start', '--help'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    p.stdout!.on('data', (d) => (text += d));
+    p.stderr!.on('data', (d) => (text += d));
+    p.once('exit', (code) => res(code === 0 ? undefined : `\`bin/dev.js start --help\` exits ${code}: ${text.trim().split('\n')[0]}`));
+  });
+  return cliProbe;
+}
