@@ -103,6 +103,13 @@ describe('DNS server: local names and the host resolver', () => {
     expect(decode(await s.handleUdp(query('corp.example', 'AAAA'))).answers!.map((x) => x.data)).to.deep.equal(['fd00::1']);
   });
 
+  it('uses the host\'s getaddrinfo by default (localhost from /etc/hosts; IPv4 only, so no DNS leaves the machine)', async () => {
+    const s = new DnsServer({ hostIp: HOST, gateway: GW, upstreams: [] }, counters);
+    const r = decode(await s.handleUdp(query('localhost', 'A')));
+    expect(r.rcode).to.equal('NOERROR');
+    expect(r.answers.map((a) => a.data)).to.include('127.0.0.1');
+  });
+
   it('invents no AAAA: a name with only IPv4 is NOERROR without answers, not NXDOMAIN', async () => {
     const s = make({ lookup: fakeLookup({ 'v4only.example': { 4: ['10.1.2.3'] } }) });
     const r = decode(await s.handleUdp(query('v4only.example', 'AAAA')));
