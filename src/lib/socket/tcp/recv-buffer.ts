@@ -1,0 +1,159 @@
+/**
+ * The receive side's storage (RFC 9293 §3.8.6.2, §3.10.7.4 "seventh, process
+ * the segment text"): in-order bytes copied out of the caller's frame into
+ * owned slabs (one allocation per 64 KiB, not per segment), handed out by
+ * `read()`; and the out-of-order queue of owned copies, disjoint and sorted,
+ * merged into the in-order stream as holes fill. The socket only ever offers
+ * data inside its advertised window, so unread + out-of-order bytes never
+ * exceed the receive buffer. `maxOooSegments` bounds the queue's entry count
+ * against floods of tiny segments.
+ */
+import { seqAdd, seqGt, seqLe, seqLt, seqSub } from './seq.js';
+
+const SLAB_SIZE = 64 * 1024;
+
+interface OooSegment {
+  seq: number;
+  data: Buffer;
+}
+
+export class ReceiveBuffer {
+  /** In-order bytes not yet read by the application. */
+  unread = 0;
+  /** Bytes held in the out-of-order queue. */
+  oooBytes = 0;
+  private ready: Buffer[] = [];
+  private readyHead = 0;
+  private slab: Buffer = Buffer.alloc(0);
+  private readPos = 0;
+  private writePos = 0;
+  private ooo: OooSegment[] = [];
+
+  constructor(private readonly maxOooSegments = 1024) {}
+
+  get hasOoo(): boolean {
+    return this.ooo.length > 0;
+  }
+
+  /** Copy in-order bytes out of the frame. */
+  pushInOrder(data: Buffer): void {
+    let off = 0;
+    while (off < data.length) {
+      if (this.writePos === this.slab.length) {
+        if (this.writePos > this.readPos) this.ready.push(this.slab.subarray(this.readPos, this.writePos));
+        this.slab = Buffer.allocUnsafe(SLAB_SIZE);
+        this.readPos = 0;
+        this.writePos = 0;
+      }
+      const n = Math.min(data.length - off, this.slab.length - this.writePos);
+      data.copy(this.slab, this.writePos, off, off + n);
+      this.writePos += n;
+      off += n;
+    }
+    this.unread += data.length;
+  }
+
+  /** The next owned chunk of in-order data, or null. */
+  read(): Buffer | null {
+    let chunk: Buffer | null = null;
+    if (this.readyHead < this.ready.length) {
+      chunk = this.ready[this.readyHead++];
+      if (this.readyHead === this.ready.length) {
+        this.ready.length = 0;
+        this.readyHead = 0;
+      }
+    } else if (this.writePos > this.readPos) {
+      chunk = this.slab.subarray(this.readPos, this.writePos);
+      this.readPos = this.writePos;
+    }
+    if (chunk) this.unread -= chunk.length;
+    return chunk;
+  }
+
+  /**
+   * Queue [seq, seq+data.length), which lies above rcvNxt and inside the
+   * window, keeping only the parts not already held. Returns false when the
+   * queue is full and the segment was dropped.
+   */
+  insertOoo(seq: number, data: Buffer): boolean {
+    const end = seqAdd(seq, data.length);
+    const list = this.ooo;
+    let i = 0;
+    while (i < list.length && seqLe(seqAdd(list[i].seq, list[i].data.length), seq)) i++;
+    let cur = seq;
+    let j = i;
+    const pieces: OooSegment[] = [];
+    while (j < list.length && seqLt(list[j].seq, end)) {
+      if (seqLt(cur, list[j].seq)) pieces.push(this.piece(data, seq, cur, list[j].seq));
+      const segEnd = seqAdd(list[j].seq, list[j].data.length);
+      if (seqGt(segEnd, cur)) cur = segEnd;
+      j++;
+    }
+    if (seqLt(cur, end)) pieces.push(this.piece(data, seq, cur, end));
+    if (pieces.length === 0) return true;
+    if (list.length + pieces.length > this.maxOooSegments) return false;
+    // Insert pieces in order among the existing entries from index i.
+    let k = i;
+    for (const p of pieces) {
+      while (k < list.length && seqLt(list[k].seq, p.seq)) k++;
+      list.splice(k, 0, p);
+      this.oooBytes += p.data.length;
+      k++;
+    }
+    return true;
+  }
+
+  private piece(data: Buffer, base: number, from: number, to: number): OooSegment {
+    const s = seqSub(from, base);
+    return { seq: from, data: Buffer.from(data.subarray(s, s + seqSub(to, from))) };
+  }
+
+  /** Move out-of-order data that now starts at or below rcvNxt into the stream; returns the new rcvNxt. */
+  drain(rcvNxt: number): number {
+    let n = 0;
+    while (n < this.ooo.length && seqLe(this.ooo[n].seq, rcvNxt)) {
+      const seg = this.ooo[n];
+      const skip = seqSub(rcvNxt, seg.seq);
+      if (skip < seg.data.length) {
+        this.pushInOrder(seg.data.subarray(skip));
+        rcvNxt = seqAdd(rcvNxt, seg.data.length - skip);
+      }
+      this.oooBytes -= seg.data.length;
+      n++;
+    }
+    if (n > 0) this.ooo.splice(0, n);
+    return rcvNxt;
+  }
+
+  /**
+   * Fill `out` with up to `max` SACK blocks (RFC 2018 §4): the block holding
+   * `recent` first, then the others in sequence order. Returns the count.
+   */
+  sackBlocks(out: Array<[number, number]>, max: number, recent: number): number {
+    let count = 0;
+    const push = (l: number, r: number) => {
+      if (count < max) {
+        out[count][0] = l;
+        out[count][1] = r;
+        count++;
+      }
+    };
+    const blocks: Array<[number, number]> = [];
+    for (const seg of this.ooo) {
+      const end = seqAdd(seg.seq, seg.data.length);
+      const last = blocks[blocks.length - 1];
+      if (last && last[1] === seg.seq) last[1] = end;
+      else blocks.push([seg.seq, end]);
+    }
+    const first = blocks.findIndex((b) => seqLe(b[0], recent) && seqLt(recent, b[1]));
+    if (first >= 0) push(blocks[first][0], blocks[first][1]);
+    for (let b = 0; b < blocks.length; b++) if (b !== first) push(blocks[b][0], blocks[b][1]);
+    return count;
+  }
+
+  /** Highest sequence held out of order (for tests and stats), or undefined. */
+  oooEnd(): number | undefined {
+    const last = this.ooo[this.ooo.length - 1];
+    return last ? seqAdd(last.seq, last.data.length) : undefined;
+  }
+}

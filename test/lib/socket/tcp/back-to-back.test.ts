@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { Counters } from '../../../../src/lib/counters.js';
+import { TcpSocket, TcpState, type TcpSocketConfig } from '../../../../src/lib/socket/tcp/index.js';
+import { FakeLink, LOCAL, REMOTE, pattern, rng, type LinkOptions, clone } from './harness.js';
+import type { TcpRepr } from '../../../../src/lib/wire/tcp.js';
+
+interface Result {
+  aGot: Buffer;
+  bGot: Buffer;
+  link: FakeLink;
+  counters: Counters;
+}
+
+/** Connect a -> b through the link, move `aData` a->b and `bData` b->a, close both ways. */
+function transfer(aData: Buffer, bData: Buffer, seed: number, opts: LinkOptions, over: Partial<TcpSocketConfig> = {}): Result {
+  const counters = new Counters();
+  const cfg = (iss: number): TcpSocketConfig => ({
+    mss: 1460, sndBuf: 128 * 1024, rcvBuf: 256 * 1024, iss, counters, ...over,
+  });
+  const a = TcpSocket.connect(0, REMOTE, LOCAL, cfg(0xfffffff0));
+  let syn: TcpRepr | undefined;
+  a.dispatch(0, (s) => (syn = clone(s)));
+  const b = TcpSocket.fromSyn(0, LOCAL, REMOTE, syn!, cfg(0x7ffffff0));
+  b.accept(0);
+  const link = new FakeLink(a, b, rng(seed), opts);
+  const aParts: Buffer[] = [];
+  const bParts: Buffer[] = [];
+  const pump = (sock: TcpSocket, data: Buffer, pos: { v: number }) => () => {
+    while (pos.v < data.length) {
+      const n = Math.min(16384 + (pos.v % 7000), data.length - pos.v);
+      const ok = sock.send(data.subarray(pos.v, pos.v + n));
+      pos.v += n;
+      if (!ok) return;
+    }
+    if (pos.v === data.length) {
+      pos.v++;
+      sock.shutdownWrite();
+    }
+  };
+  const aPos = { v: 0 };
+  const bPos = { v: 0 };
+  a.onEstablished = pump(a, aData, aPos);
+  a.onSendSpace = pump(a, aData, aPos);
+  b.onEstablished = pump(b, bData, bPos);
+  b.onSendSpace = pump(b, bData, bPos);
+  // The receivers read only every so often, so windows close and reopen.
+  const r = rng(seed ^ 0x5a5a);
+  a.onReadable = () => {
+    if (r() < 0.7) for (let c = a.read(); c; c = a.read()) aParts.push(c);
+  };
+  b.onReadable = () => {
+    if (r() < 0.7) for (let c = b.read(); c; c = b.read()) bParts.push(c);
+  };
+  for (let i = 0; i < 2_000_000; i++) {
+    if (r() < 0.05) {
+      const c = a.read();
+      if (c) aParts.push(c);
+    }
+    if (!link.step()) break;
+    if (r() < 0.02) {
+      for (let c = a.read(); c; c = a.read()) aParts.push(c);
+      for (let c = b.read(); c; c = b.read()) bParts.push(c);
+    }
+    if (a.state === TcpState.CLOSED && b.state === TcpState.CLOSED) break;
+  }
+  for (let c = a.read(); c; c = a.read()) aParts.push(c);
+  for (let c = b.read(); c; c = b.read()) bParts.push(c);
+  expect(a.state, 'a closed').to.equal(TcpState.CLOSED);
+  expect(b.state, 'b closed').to.equal(TcpState.CLOSED);
+  expect(a.closeReason).to.equal('normal');
+  expect(b.closeReason).to.equal('normal');
+  expect(counters.get('drop.tcp_illegal_transition')).to.equal(0);
+  return { aGot: Buffer.concat(aParts), bGot: Buffer.concat(bParts), link, counters };
+}
+
+describe('TCP back to back through a lossy link', () => {
+  it('moves data exactly both ways over a perfect link', () => {
+    const x = pattern(300_000, 1);
+    const y = pattern(200_000, 2);
+    const { aGot, bGot } = transfer(x, y, 7, { loss: 0, dup: 0, reorder: 0, delayMs: 5 });
+    expect(bGot.equals(x)).to.equal(true);
+    expect(aGot.equals(y)).to.equal(true);
+  });
+
+  it('transfers a few MiB exactly in both directions despite loss, reordering and duplication', function () {
+    this.timeout(120_000);
+    const x = pattern(3 * 1024 * 1024, 3);
+    const y = pattern(2 * 1024 * 1024, 4);
+    const { aGot, bGot, link } = transfer(x, y, 42, { loss: 0.03, dup: 0.02, reorder: 0.05, delayMs: 10 });
+    // The link really did lose data: both sides had to repair it, fast and by timeout.
+    expect(link.a.stats.fastRetransmits + link.b.stats.fastRetransmits).to.be.greaterThan(0);
+    expect(link.a.stats.retransmits).to.be.greaterThan(0);
+    expect(link.b.stats.retransmits).to.be.greaterThan(0);
+    expect(bGot.length).to.equal(x.length);
+    expect(bGot.equals(x)).to.equal(true);
+    expect(aGot.equals(y)).to.equal(true);
+  });
+
+  it('keeps the stream exact for random loss patterns (property)', function () {
+    this.timeout(300_000);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 0x7fffffff }),
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        fc.double({ min: 0, max: 0.1, noNaN: true }),
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        fc.integer({ min: 1, max: 200_000 }),
+        fc.boolean(),
+        (seed, loss, dup, reorder, size, features) => {
+          const x = pattern(size, seed);
+          const y = pattern(size >> 1, seed + 1);
+          const over = features ? {} : { timestamps: false, sack: false, windowScaling: false };
+          const { aGot, bGot } = transfer(x, y, seed, { loss, dup, reorder, delayMs: 3 }, { maxRetries: 40, ...over });
+          return bGot.equals(x) && aGot.equals(y);
+        },
+      ),
+      { numRuns: 40, seed: 20261128 },
+    );
+  });
+});
