@@ -342,7 +342,15 @@ export class DhcpServer {
       const v = available.get(code);
       if (v && !options.has(code)) options.set(code, v);
     }
-    const payload = emitDhcp(this.header(msg, yiaddr, options));
+    let payload = emitDhcp(this.header(msg, yiaddr, options));
+    // RFC 2132 §9.10: the client's maximum message size counts the IP and UDP
+    // headers (28 bytes); drop the longest optional options until the reply fits.
+    const maxSize = msg.options.get(Opt.MaxMessageSize);
+    const limit = maxSize && maxSize.length === 2 ? Math.max(576, maxSize.readUInt16BE(0)) - 28 : Infinity;
+    for (const code of [Opt.DomainSearch, Opt.DomainName, Opt.Hostname]) {
+      if (payload.length <= limit) break;
+      if (options.delete(code)) payload = emitDhcp(this.header(msg, yiaddr, options));
+    }
     // §4.1 with giaddr zero: ciaddr set -> unicast to ciaddr; broadcast bit -> 0xffffffff;
     // otherwise unicast to the client's hardware address and yiaddr.
     if (msg.ciaddr !== 0) return { payload, dstIp: msg.ciaddr, dstMac: Buffer.from(msg.chaddr), broadcast: false };

@@ -116,6 +116,23 @@ describe('DHCP server (RFC 2131 §4.3)', () => {
     expect(m.options.get(Opt.InterfaceMtu)!.readUInt16BE(0)).to.equal(9000);
   });
 
+  it('leaves out the search list when the reply would exceed the client\'s maximum message size (RFC 2132 §9.10)', () => {
+    const long = Array.from({ length: 12 }, (_, i) => `team${i}.department${i}.corp.example.com`);
+    const s = new DhcpServer(config({ domainSearch: long }), new LeaseStore(null), counters);
+    // udhcpc says 576 (IP + UDP + DHCP) and asks for the search list
+    const withPrl = parseDhcp(fixture('dhcp-udhcpc-discover.hex'));
+    withPrl.options.set(Opt.ParameterRequestList, Buffer.from([1, 3, 6, 15, 119]));
+    const r = s.handle(T0, emitDhcp(withPrl), FROM)!;
+    expect(r.payload.length).to.be.at.most(576 - 28);
+    const m = parseDhcp(r.payload);
+    expect(m.options.has(Opt.DomainSearch)).to.equal(false);
+    expect(m.options.get(Opt.DomainName)!.toString()).to.equal('team0.department0.corp.example.com');
+    // without a size limit the whole list goes
+    withPrl.options.delete(Opt.MaxMessageSize);
+    const full = parseDhcp(s.handle(T0, emitDhcp(withPrl), FROM)!.payload);
+    expect(decodeDomainSearch(full.options.get(Opt.DomainSearch)!)).to.deep.equal(long);
+  });
+
   it('broadcasts the reply when the client sets the broadcast bit (§4.1)', () => {
     const r = server.handle(T0, client(MsgType.Discover, '02:00:00:00:00:0a', { flags: 0x8000 }), FROM)!;
     expect(r.broadcast).to.equal(true);
