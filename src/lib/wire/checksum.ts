@@ -8,27 +8,41 @@
  */
 import type { Ipv4 } from './addr.js';
 
+// One cached DataView over the last backing ArrayBuffer: frames of one read
+// share a slab, so the hot path allocates nothing. DataView reads are several
+// times faster than Buffer.readUInt32BE (no per-call bounds-check wrapper).
+let cachedBuffer: ArrayBufferLike | undefined;
+let cachedView = new DataView(new ArrayBuffer(0));
+
 /**
  * Sum of the 16-bit big-endian words of buf[start, end), added to `initial`.
- * Reads 32 bits at a time (RFC 1071 §2(C): the sum is byte-order independent
- * under folding, and a 32-bit word contributes its two halves).
+ * Reads 32 bits at a time (RFC 1071 §2(C): a 32-bit word contributes its two
+ * 16-bit halves, and the carries are folded at the end).
  */
 export function onesComplementSum(buf: Buffer, start: number, end: number, initial = 0): number {
+  const ab = buf.buffer;
+  if (ab !== cachedBuffer) {
+    cachedBuffer = ab;
+    cachedView = new DataView(ab);
+  }
+  const v = cachedView;
+  const base = buf.byteOffset;
   let sum = initial;
-  let i = start;
-  const end8 = end - 7;
-  while (i < end8) {
-    const a = buf.readUInt32BE(i);
-    const b = buf.readUInt32BE(i + 4);
+  let i = base + start;
+  const e = base + Math.min(end, buf.length);
+  const e8 = e - 7;
+  while (i < e8) {
+    const a = v.getUint32(i);
+    const b = v.getUint32(i + 4);
     sum += (a >>> 16) + (a & 0xffff) + (b >>> 16) + (b & 0xffff);
     i += 8;
   }
-  const end2 = end - 1;
-  while (i < end2) {
-    sum += (buf[i] << 8) | buf[i + 1];
+  const e2 = e - 1;
+  while (i < e2) {
+    sum += v.getUint16(i);
     i += 2;
   }
-  if (i < end) sum += buf[i] << 8;
+  if (i < e) sum += v.getUint8(i) << 8;
   return sum;
 }
 
