@@ -84,6 +84,19 @@ export function walkResponse(buf: Buffer): Walked | undefined {
   return { ttlOffsets, ttl };
 }
 
+/** End of an uncompressed single question (RFC 1035 §4.1.2), or -1. */
+export function questionEnd(buf: Buffer): number {
+  if (buf.length < 12) return -1;
+  let off = 12;
+  for (let i = 0; i < 128 && off < buf.length; i++) {
+    const len = buf[off];
+    if (len === 0) return off + 5 <= buf.length ? off + 5 : -1;
+    if ((len & 0xc0) !== 0) return -1;
+    off += 1 + len;
+  }
+  return -1;
+}
+
 interface Entry {
   wire: Buffer;
   storedAt: number;
@@ -114,8 +127,13 @@ export class DnsCache {
     return true;
   }
 
-  /** A fresh copy of the cached response with aged TTLs and `id`, or undefined. */
-  get(key: string, id: number, now: number): Buffer | undefined {
+  /**
+   * A fresh copy of the cached response with aged TTLs and `id`, or undefined.
+   * With `query`, its question is copied over the cached one when both are
+   * uncompressed and equally long: the name's letter case is the asker's, as
+   * resolvers that randomise it (DNS 0x20) check.
+   */
+  get(key: string, id: number, now: number, query?: Buffer): Buffer | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (now >= e.expiresAt) {
@@ -126,6 +144,10 @@ export class DnsCache {
     this.entries.set(key, e);
     const out = Buffer.from(e.wire);
     out.writeUInt16BE(id, 0);
+    if (query) {
+      const q = questionEnd(query);
+      if (q > 0 && q === questionEnd(out)) query.copy(out, 12, 12, q);
+    }
     const aged = Math.floor((now - e.storedAt) / 1000);
     for (const off of e.ttlOffsets) out.writeUInt32BE(Math.max(0, out.readUInt32BE(off) - aged), off);
     return out;

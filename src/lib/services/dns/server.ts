@@ -216,7 +216,7 @@ export class DnsServer {
     } else if (cls === 'IN' && (this.local.has(name) || name === LOCAL_ZONE || name.endsWith(`.${LOCAL_ZONE}`))) {
       reply = await this.localAnswer(ctx, name);
     } else {
-      const cached = this.cache.get(key, id, this.now());
+      const cached = this.cache.get(key, id, this.now(), query);
       if (cached) {
         this.counters.inc('dns.cache_hit');
         return this.fit(cached, ctx, limit);

@@ -17,6 +17,7 @@
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import type { Counters } from '../../counters.js';
+import { questionEnd } from './cache.js';
 import { DnsTcpFramer } from './tcp-framer.js';
 
 export interface Upstream {
@@ -26,19 +27,6 @@ export interface Upstream {
 
 const RCODE_SERVFAIL = 2;
 const RCODE_REFUSED = 5;
-
-/** End of the question section, or -1 (names in queries are not compressed). */
-function questionEnd(buf: Buffer): number {
-  if (buf.length < 12) return -1;
-  let off = 12;
-  for (let i = 0; i < 64 && off < buf.length; i++) {
-    const len = buf[off];
-    if (len === 0) return off + 5 <= buf.length ? off + 5 : -1;
-    if ((len & 0xc0) !== 0) return -1;
-    off += 1 + len;
-  }
-  return -1;
-}
 
 /** Does `answer` respond to `query`: same id, QR set, same question (case-insensitive)? */
 export function answersQuery(query: Buffer, answer: Buffer): boolean {

@@ -138,6 +138,14 @@ describe('DNS server: local names and the host resolver', () => {
     expect(calls).to.deep.equal(['corp.example/4', 'corp.example/4']);
   });
 
+  it('answers from the cache with the asker\'s letter case in the question (DNS 0x20)', async () => {
+    const s = make({ lookup: fakeLookup({ 'corp.example': { 4: ['10.1.2.3'] } }) });
+    await s.handleUdp(query('corp.example', 'A'));
+    const r = decode(await s.handleUdp(query('CoRp.ExAmPlE', 'A')));
+    expect(counters.get('dns.cache_hit')).to.equal(1);
+    expect(r.questions![0].name).to.equal('CoRp.ExAmPlE');
+  });
+
   it('truncates a UDP answer beyond 512 bytes without EDNS, and honours the EDNS size (RFC 6891)', async () => {
     const many = Array.from({ length: 40 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
     const s = make({ lookup: fakeLookup({ 'many.example': { 4: many } }) });
