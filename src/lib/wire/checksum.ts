@@ -12,7 +12,7 @@ import type { Ipv4 } from './addr.js';
 // share a slab, so the hot path allocates nothing. DataView reads are several
 // times faster than Buffer.readUInt32BE (no per-call bounds-check wrapper).
 let cachedBuffer: ArrayBufferLike | undefined;
-let cachedView = new DataView(new ArrayBuffer(0));
+let cachedView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /**
  * Sum of the 16-bit big-endian words of buf[start, end), added to `initial`.
