@@ -86,3 +86,27 @@ describe('no_proxy matching (curl rules)', () => {
     expect(matchesNoProxy('169.255.0.1', 80, list)).to.equal(false);
   });
 });
+
+describe('no_proxy properties', () => {
+  it('normalising is idempotent and never throws on arbitrary entries (property)', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom('*.corp', '169.254/16', '<local>', '10/8', '[::1]', 'a:1'))), (entries) => {
+        const once = normaliseNoProxy(entries, ctx);
+        expect(normaliseNoProxy(once, ctx)).to.deep.equal(once);
+      }),
+    );
+  });
+
+  it('a host always matches a list holding its own name or address (property)', async () => {
+    const fc = (await import('fast-check')).default;
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(fc.array(label, { minLength: 1, maxLength: 4 }), fc.string(), (labels, junk) => {
+        const host = labels.join('.');
+        expect(matchesNoProxy(host, 80, [junk, host])).to.equal(true);
+        expect(matchesNoProxy(`www.${host}`, 80, [`.${host}`])).to.equal(true);
+      }),
+    );
+  });
+});

@@ -177,22 +177,27 @@ export function redactProxyUrl(u: ProxyUrl): string {
   return `${u.scheme}://${cred}${hostPart(u)}`;
 }
 
+/** redact() plus scheme-less `user:pass@host` forms, which people also write. */
+function redactText(text: string): string {
+  return redact(text).replace(/(^|[\s'",=])[^\s'",=/@]+@/g, '$1***@');
+}
+
 const SECRET_KEY = /pass|secret|token|auth.*user|user$/i;
 
 function redactRaw(raw: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    out[k] = SECRET_KEY.test(k) && v !== '' && v !== "''" ? '***' : redact(v);
+    out[k] = SECRET_KEY.test(k) && v !== '' && v !== "''" ? '***' : redactText(v);
   }
   return out;
 }
 
 export function redactSource(r: ProxySourceResult): RedactedSource {
-  const out: RedactedSource = { source: r.source, found: r.found, noProxy: r.noProxy.map(redact), notes: r.notes.map(redact) };
+  const out: RedactedSource = { source: r.source, found: r.found, noProxy: r.noProxy.map(redactText), notes: r.notes.map(redactText) };
   if (r.http) out.http = redactProxyUrl(r.http);
   if (r.https) out.https = redactProxyUrl(r.https);
   if (r.socks) out.socks = redactProxyUrl(r.socks);
-  if (r.pac !== undefined) out.pac = redact(r.pac);
+  if (r.pac !== undefined) out.pac = redactText(r.pac);
   if (r.raw) out.raw = redactRaw(r.raw);
   return out;
 }
@@ -202,13 +207,13 @@ export function redactProxy(e: EffectiveProxy): RedactedEffective {
   const urls = [e.http, e.https, e.socks].filter((u): u is ProxyUrl => u !== undefined);
   const out: RedactedEffective = {
     source: e.source,
-    noProxy: e.noProxy.map(redact),
+    noProxy: e.noProxy.map(redactText),
     authenticated: urls.some((u) => u.username !== undefined || u.password !== undefined),
   };
   if (e.http) out.http = redactProxyUrl(e.http);
   if (e.https) out.https = redactProxyUrl(e.https);
   if (e.socks) out.socks = redactProxyUrl(e.socks);
-  if (e.pac !== undefined) out.pac = redact(e.pac);
+  if (e.pac !== undefined) out.pac = redactText(e.pac);
   return out;
 }
 

@@ -53,3 +53,14 @@ describe('proxy credential redaction', () => {
     expect(redactProxy({ source: 'env', http: { scheme: 'http', host: 'p', port: 1 }, noProxy: [] }).authenticated).to.equal(false);
   });
 });
+
+describe('proxy credential redaction in notes and raw values', () => {
+  it('hides scheme-less user:pass@host written in a bad value', async () => {
+    const { proxyFromEnv } = await import('../../../../src/lib/host/proxy/env.js');
+    const r = proxyFromEnv({ http_proxy: 'bob:hunter2@proxy:99999' });
+    expect(r.found).to.equal(false);
+    const shown = JSON.stringify(redactSource(r));
+    expect(shown).to.not.include('hunter2');
+    expect(shown).to.include('***@proxy:99999');
+  });
+});
