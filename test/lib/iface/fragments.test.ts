@@ -5,6 +5,7 @@ import { Ipv4Reassembler } from '../../../src/lib/iface/fragments.js';
 import { EthernetFrame } from '../../../src/lib/wire/ethernet.js';
 import { Icmpv4Packet, parseIcmpv4 } from '../../../src/lib/wire/icmpv4.js';
 import { emitFragmentHeader, type FragmentPlan, IPV4_HEADER_LEN, Ipv4Packet, Ipv4Repr, planFragments } from '../../../src/lib/wire/ipv4.js';
+import { UdpPacket, UdpRepr } from '../../../src/lib/wire/udp.js';
 import { linuxFrame, LinuxFrame } from '../wire/helpers.js';
 
 const SRC = 0xc0a84102; // 192.168.65.2
@@ -232,5 +233,29 @@ describe('IPv4 reassembly (RFC 791 §3.2)', () => {
         },
       ),
     );
+  });
+
+  it('puts back together an oversized UDP datagram sent as planned fragments', () => {
+    // The sending side as the interface does it: UDP header + payload in one buffer, then one frame per plan entry.
+    const data = Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 13) & 255));
+    const udp = Buffer.alloc(8 + data.length);
+    data.copy(udp, 8);
+    new UdpRepr(53, 40000).emit(udp, 0, SRC, DST, data.length);
+    const ip = new Ipv4Repr({ src: SRC, dst: DST, protocol: 17, payloadLen: udp.length, id: 99 });
+    const plan = planFragments(udp.length, 1500);
+    expect(plan).to.have.length(3);
+    const r = new Ipv4Reassembler(new Counters());
+    let done: Buffer | null = null;
+    for (const f of plan.reverse()) {
+      const frame = Buffer.alloc(IPV4_HEADER_LEN + f.length);
+      emitFragmentHeader(frame, 0, ip, f);
+      udp.copy(frame, IPV4_HEADER_LEN, f.offset, f.offset + f.length);
+      expect(frame.length).to.be.at.most(1500);
+      done = r.push(0, Ipv4Packet.checked(frame));
+    }
+    const p = Ipv4Packet.checked(done!);
+    const u = UdpPacket.checked(p.payload, p.src, p.dst);
+    expect(u.dstPort).to.equal(40000);
+    expect(u.payload).to.deep.equal(data);
   });
 });
