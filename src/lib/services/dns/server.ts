@@ -61,6 +61,12 @@ export interface DnsServerOptions {
   timeoutMs?: number;
   /** concurrent upstream exchanges, default 64; more are answered SERVFAIL */
   maxInflight?: number;
+  /**
+   * concurrent host lookups, default 8; more are answered SERVFAIL. getaddrinfo
+   * runs on libuv's threadpool (4 threads unless UV_THREADPOOL_SIZE says more),
+   * which file I/O shares, so slow lookups must not take all of it.
+   */
+  maxLookups?: number;
   /** cached responses, default 1024 */
   cacheEntries?: number;
   /** largest UDP reply whatever the client advertises, default 4096 */
@@ -102,6 +108,7 @@ export class DnsServer {
   private readonly maxUdp: number;
   private local = new Map<string, LocalName>();
   private ptr = new Map<string, string>();
+  private lookups = 0;
 
   constructor(
     private readonly opts: DnsServerOptions,
@@ -273,6 +280,19 @@ export class DnsServer {
 
   private async resolve(name: string, type: 'A' | 'AAAA'): Promise<{ rcode: number; addrs: string[] }> {
     const family = type === 'A' ? 4 : 6;
+    if (this.lookups >= (this.opts.maxLookups ?? 8)) {
+      this.counters.inc('dns_lookup_busy');
+      return { rcode: RCODE.SERVFAIL, addrs: [] };
+    }
+    this.lookups++;
+    try {
+      return await this.resolveFamily(name, family);
+    } finally {
+      this.lookups--;
+    }
+  }
+
+  private async resolveFamily(name: string, family: 4 | 6): Promise<{ rcode: number; addrs: string[] }> {
     try {
       const addrs = await this.lookup(name, family);
       return { rcode: RCODE.NOERROR, addrs };

@@ -123,6 +123,21 @@ describe('DNS server: local names and the host resolver', () => {
     expect(decode(await s.handleUdp(query('flaky.example', 'A'))).rcode).to.equal('SERVFAIL');
   });
 
+  it('answers SERVFAIL beyond the concurrent lookup limit, and counts it', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: LookupFn = async () => {
+      await gate;
+      return ['10.1.1.1'];
+    };
+    const s = make({ lookup: slow, maxLookups: 2 });
+    const pending = [s.handleUdp(query('a.example', 'A')), s.handleUdp(query('b.example', 'A'))];
+    expect(decode(await s.handleUdp(query('c.example', 'A'))).rcode).to.equal('SERVFAIL');
+    expect(counters.get('dns_lookup_busy')).to.equal(1);
+    release();
+    for (const p of pending) expect(decode(await p).answers.map((a) => a.data)).to.deep.equal(['10.1.1.1']);
+  });
+
   it('caches host lookups for their TTL on an injected clock', async () => {
     let now = 1_000_000;
     const calls: string[] = [];
