@@ -116,6 +116,7 @@ export class DhcpServer {
       return null;
     }
     this.counters.inc(`dhcp.rx.${type}`);
+    this.prune(now);
     switch (type) {
       case MsgType.Discover:
         return this.discover(now, msg);
@@ -131,6 +132,12 @@ export class DhcpServer {
         this.counters.drop('dhcp_unexpected_type');
         return null;
     }
+  }
+
+  /** Forget offers and declines whose hold has passed, so neither map grows without bound. */
+  private prune(now: number): void {
+    for (const [mac, o] of this.offers) if (o.until <= now) this.offers.delete(mac);
+    for (const [ip, until] of this.declined) if (until <= now) this.declined.delete(ip);
   }
 
   // --- address selection -------------------------------------------------
