@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counters } from '../../../../src/lib/counters.js';
 import { BrokenFileError } from '../../../../src/lib/errors.js';
-import { DECLINE_HOLD_MS, DhcpConfig, DhcpServer } from '../../../../src/lib/services/dhcp/server.js';
+import { DECLINE_HOLD_MS, DhcpConfig, DhcpServer, OFFER_HOLD_MS } from '../../../../src/lib/services/dhcp/server.js';
 import { LeaseStore } from '../../../../src/lib/services/dhcp/lease-store.js';
 import {
   DhcpMessage,
@@ -169,6 +169,12 @@ describe('DHCP server (RFC 2131 §4.3)', () => {
     server.handle(T0, client(MsgType.Discover, '02:00:00:00:00:0a'), FROM);
     const b = parseDhcp(server.handle(T0, client(MsgType.Discover, '02:00:00:00:00:0b'), FROM)!.payload);
     expect(ipv4ToString(b.yiaddr)).to.equal('192.168.65.3');
+  });
+
+  it('lets an unanswered offer lapse after OFFER_HOLD_MS', () => {
+    server.handle(T0, client(MsgType.Discover, '02:00:00:00:00:0a'), FROM);
+    const b = parseDhcp(server.handle(T0 + OFFER_HOLD_MS, client(MsgType.Discover, '02:00:00:00:00:0b'), FROM)!.payload);
+    expect(ipv4ToString(b.yiaddr)).to.equal('192.168.65.2');
   });
 
   it('NAKs a SELECTING request for an address it did not offer, broadcast (§4.1)', () => {
