@@ -80,8 +80,9 @@ export function formatValue(v: number): string {
 
 function renderLabels(labels: Record<string, string> | undefined): string {
   if (!labels) return '';
-  const parts = Object.entries(labels)
-    .map(([k, v]) => [sanitizeLabelName(k), v] as const)
+  // Two keys that sanitise alike would repeat a label name: the last one wins.
+  const unique = new Map(Object.entries(labels).map(([k, v]) => [sanitizeLabelName(k), v] as const));
+  const parts = [...unique.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
   return parts.length > 0 ? `{${parts.join(',')}}` : '';
