@@ -355,9 +355,12 @@ export abstract class TcpConnection {
     }
     // RFC 6298 §5.5-5.6: back off, retransmit the earliest unacknowledged segment.
     this.rtt.onTimeout();
-    this.cc.onTimeout(seqSub(this.sndMax, this.sndUna), this.sndMax);
-    // RFC 2018 §8: the receiver may have reneged; after a second timeout ignore the board.
-    if (this.retries >= 2) this.sb.clear();
+    // A zero window turns the expiry into a persist probe, which signals no congestion.
+    if (this.sndWnd > 0) {
+      this.cc.onTimeout(seqSub(this.sndMax, this.sndUna), this.sndMax);
+      // RFC 2018 §8: the receiver may have reneged; after a second timeout ignore the board.
+      if (this.retries >= 2) this.sb.clear();
+    }
     this.sndNxt = this.sndUna;
     this.rttTiming = false;
     this.fastRtx = false;

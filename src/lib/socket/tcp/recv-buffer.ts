@@ -130,24 +130,29 @@ export class ReceiveBuffer {
    * `recent` first, then the others in sequence order. Returns the count.
    */
   sackBlocks(out: Array<[number, number]>, max: number, recent: number): number {
+    // Two passes over the merged runs, no allocation: first the run holding
+    // `recent`, then the others in order.
     let count = 0;
-    const push = (l: number, r: number) => {
-      if (count < max) {
-        out[count][0] = l;
-        out[count][1] = r;
-        count++;
+    let recentLeft = -1;
+    for (let pass = 0; pass < 2; pass++) {
+      let i = 0;
+      while (i < this.ooo.length && count < max) {
+        const left = this.ooo[i].seq;
+        let right = seqAdd(left, this.ooo[i].data.length);
+        i++;
+        while (i < this.ooo.length && this.ooo[i].seq === right) {
+          right = seqAdd(right, this.ooo[i].data.length);
+          i++;
+        }
+        const holdsRecent = seqLe(left, recent) && seqLt(recent, right);
+        if (pass === 0 ? holdsRecent : left !== recentLeft) {
+          out[count][0] = left;
+          out[count][1] = right;
+          count++;
+          if (pass === 0) recentLeft = left;
+        }
       }
-    };
-    const blocks: Array<[number, number]> = [];
-    for (const seg of this.ooo) {
-      const end = seqAdd(seg.seq, seg.data.length);
-      const last = blocks[blocks.length - 1];
-      if (last && last[1] === seg.seq) last[1] = end;
-      else blocks.push([seg.seq, end]);
     }
-    const first = blocks.findIndex((b) => seqLe(b[0], recent) && seqLt(recent, b[1]));
-    if (first >= 0) push(blocks[first][0], blocks[first][1]);
-    for (let b = 0; b < blocks.length; b++) if (b !== first) push(blocks[b][0], blocks[b][1]);
     return count;
   }
 
