@@ -19,7 +19,8 @@
  *     NOERROR without answers, never NXDOMAIN (RFC 2308 §2.2); other lookup
  *     failures are SERVFAIL.
  *  3. every other query is forwarded verbatim with a random id (RFC 5452) to
- *     the upstreams (default: the host's resolv.conf nameservers) and the answer
+ *     the upstreams (default: the host's resolv.conf nameservers, re-read
+ *     every RESOLV_REFRESH_MS) and the answer
  *     passed back with the guest's id.
  * Answers from 2 and 3 are cached (cache.ts). A UDP reply is limited to 512
  * bytes, or to the client's EDNS payload size (RFC 6891 §6.2.5, at least 512,
@@ -77,6 +78,8 @@ export const LOCAL_ZONE = 'hnet.internal';
 /** TTL of local answers and of getaddrinfo results, which carry none (seconds). */
 export const LOCAL_TTL_S = 60;
 export const LOOKUP_TTL_S = 30;
+/** How often the host's resolv.conf is re-read when no upstreams are configured (ms). */
+export const RESOLV_REFRESH_MS = 5000;
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
 const QR = 0x8000;
@@ -118,8 +121,19 @@ export class DnsServer {
     this.now = opts.now ?? Date.now;
     this.cache = new DnsCache(opts.cacheEntries ?? 1024);
     this.maxUdp = Math.max(512, Math.min(opts.maxUdpSize ?? 4096, 65535));
-    const ups = opts.upstreams ?? readHostResolvConf().nameservers;
-    this.upstreams = new DnsUpstreams(ups, counters, opts.timeoutMs ?? 2000, opts.maxInflight ?? 64);
+    // The host's nameservers change with networks and VPNs: re-read resolv.conf every RESOLV_REFRESH_MS.
+    let hostServers: Upstream[] = [];
+    let readAt = -Infinity;
+    const servers = opts.upstreams
+      ? () => opts.upstreams!
+      : () => {
+          if (this.now() - readAt >= RESOLV_REFRESH_MS) {
+            hostServers = readHostResolvConf().nameservers;
+            readAt = this.now();
+          }
+          return hostServers;
+        };
+    this.upstreams = new DnsUpstreams(servers, counters, opts.timeoutMs ?? 2000, opts.maxInflight ?? 64);
     this.setRecords(opts.records ?? []);
   }
 

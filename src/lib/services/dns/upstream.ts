@@ -40,8 +40,9 @@ export function answersQuery(query: Buffer, answer: Buffer): boolean {
 export class DnsUpstreams {
   private inflight = 0;
 
+  /** `upstreams` is asked at every exchange, so the list may change (resolv.conf edits, VPNs). */
   constructor(
-    private readonly upstreams: Upstream[],
+    private readonly upstreams: () => Upstream[],
     private readonly counters: Counters,
     private readonly timeoutMs = 2000,
     private readonly maxInflight = 64,
@@ -55,7 +56,7 @@ export class DnsUpstreams {
     this.inflight++;
     try {
       let fallback: Buffer | undefined;
-      for (const up of this.upstreams) {
+      for (const up of this.upstreams()) {
         let answer = await this.udp(up, query);
         if (answer && answer[2] & 0x02) {
           this.counters.inc('dns.upstream_tcp_retry');
