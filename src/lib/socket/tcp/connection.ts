@@ -67,7 +67,7 @@ export abstract class TcpConnection {
   protected peerFinSeq = -1;
   protected lastOooSeq = 0;
 
-  protected readonly rq = new ReceiveBuffer();
+  protected readonly rq: ReceiveBuffer;
   protected readonly sq = new SendQueue();
   protected readonly sb = new SackScoreboard();
   protected readonly rtt: RttEstimator;
@@ -119,6 +119,8 @@ export abstract class TcpConnection {
     this.rtt = new RttEstimator(cfg.minRtoMs, cfg.maxRtoMs, cfg.initialRtoMs);
     this.cc = new NewReno(Math.min(cfg.mss, 536), this.iss);
     this.scratch = Buffer.allocUnsafe(cfg.mss);
+    // Enough out-of-order entries for a window of minimum-size segments, bounded.
+    this.rq = new ReceiveBuffer(Math.min(4096, Math.ceil(cfg.rcvBuf / 536) + 16));
     this.out = {
       srcPort: local.port, dstPort: remote.port, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0,
       options: this.outOpts, payload: EMPTY,
@@ -303,6 +305,8 @@ export abstract class TcpConnection {
       if (this.sndNxt === this.iss) return this.lastNow;
     } else if (this.ackNow || this.fastRtx || this.planSegment() >= 0) {
       return this.lastNow;
+    } else if (this.rtoAt === Infinity && this.sndWnd === 0 && seqLt(this.sndNxt, this.dataEnd)) {
+      return this.lastNow; // dispatch() arms the persist timer
     }
     return Math.min(this.rtoAt, this.delayedAckAt, this.timeWaitAt);
   }

@@ -8,7 +8,7 @@
  * exceed the receive buffer. `maxOooSegments` bounds the queue's entry count
  * against floods of tiny segments.
  */
-import { seqAdd, seqGt, seqLe, seqLt, seqSub } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 
 const SLAB_SIZE = 64 * 1024;
 
@@ -78,6 +78,14 @@ export class ReceiveBuffer {
   insertOoo(seq: number, data: Buffer): boolean {
     const end = seqAdd(seq, data.length);
     const list = this.ooo;
+    const last = list[list.length - 1];
+    if (!last || seqGe(seq, seqAdd(last.seq, last.data.length))) {
+      // Common case: the next segment above everything held so far.
+      if (list.length >= this.maxOooSegments) return false;
+      list.push(this.piece(data, seq, seq, end));
+      this.oooBytes += data.length;
+      return true;
+    }
     let i = 0;
     while (i < list.length && seqLe(seqAdd(list[i].seq, list[i].data.length), seq)) i++;
     let cur = seq;

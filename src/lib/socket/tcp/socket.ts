@@ -144,8 +144,9 @@ export class TcpSocket extends TcpConnection {
     this.rcvNxt = seqAdd(this.irs, 1);
     this.rcvAdvEdge = this.rcvNxt;
     const o = syn.options;
-    // RFC 9293 §3.7.1: without an MSS option, assume 536.
-    this.peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : 536;
+    // RFC 9293 §3.7.1: without an MSS option, assume 536. Tiny values are
+    // raised to 48 bytes like Linux's tcp_min_snd_mss (a resource-exhaustion guard).
+    this.peerMss = o.mss !== undefined && o.mss > 0 ? Math.max(48, o.mss) : 536;
     // RFC 7323 §2.2: scale both ways only if both sides offered; shifts above 14 are treated as 14.
     this.sndShiftOffered = o.windowScale !== undefined && this.cfg.windowScaling;
     this.sndShift = this.sndShiftOffered ? Math.min(14, o.windowScale ?? 0) : 0;

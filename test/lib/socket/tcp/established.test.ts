@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Counters } from '../../../../src/lib/counters.js';
 import { TcpState } from '../../../../src/lib/socket/tcp/index.js';
 import { F, OUR_ISS, add, drain, establishedPassive, has, pattern, readAll, seg } from './harness.js';
 
@@ -51,6 +52,20 @@ describe('TCP ESTABLISHED: receiving', () => {
     const [ack] = drain(p.sock, p.now);
     expect(ack.ack).to.equal(add(p.peerNxt, 3000));
     expect(ack.options.sack).to.equal(undefined);
+    expect(readAll(p.sock).equals(data)).to.equal(true);
+  });
+
+  it('bounds the out-of-order queue against floods of tiny segments (dropped and counted)', () => {
+    const counters = new Counters();
+    const p = establishedPassive({ rcvBuf: 8192, counters });
+    // Every other byte of the window as its own segment: far more entries than the bound.
+    for (let i = 1; i < 8192; i += 2) {
+      p.sock.process(p.now, seg({ seq: add(p.peerNxt, i), ack: p.ourNxt, payload: Buffer.from([i & 255]) }));
+    }
+    expect(counters.get('drop.tcp_ooo_queue_full')).to.be.greaterThan(0);
+    // The stream is still intact: the sender fills the window in order.
+    const data = pattern(8192, 5);
+    p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, payload: data }));
     expect(readAll(p.sock).equals(data)).to.equal(true);
   });
 

@@ -25,6 +25,21 @@ describe('TCP zero window and persist timer (RFC 9293 §3.8.6.1)', () => {
     expect(p.sock.state).to.equal(TcpState.ESTABLISHED);
   });
 
+  it('arms the persist timer for an owner that dispatches only when pollAt() says so', () => {
+    const p = establishedPassive({}, { mss: 1000 });
+    p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, window: 0 }));
+    expect(p.sock.pollAt()).to.equal(Infinity);
+    p.sock.send(Buffer.from('queued while the peer is full'));
+    let now = p.now;
+    const probes: number[] = [];
+    for (let i = 0; i < 20 && probes.length < 2; i++) {
+      now = Math.max(now, p.sock.pollAt());
+      expect(now).to.be.below(Infinity);
+      for (const s of drain(p.sock, now)) probes.push(s.payload.length);
+    }
+    expect(probes).to.deep.equal([1, 1]);
+  });
+
   it('resumes at once when a window update opens the window', () => {
     const p = establishedPassive({}, { mss: 1000 });
     p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, window: 0 }));
