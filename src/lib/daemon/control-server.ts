@@ -172,6 +172,7 @@ function gaugesOf(api: DaemonApi): GaugeSample[] {
     { name: 'guests', value: s.guests.length, help: 'Guests the switch has learned' },
     { name: 'transports', value: s.transports.length, help: 'Transports the daemon listens on' },
     { name: 'info', value: 1, help: 'Daemon version', labels: { version: s.version } },
+    ...Object.entries(api.gauges?.() ?? {}).map(([name, value]) => ({ name, value })),
   ];
 }
 

@@ -135,6 +135,12 @@ export interface DaemonApi {
   connections(): Connection[];
   counters(): Record<string, number>;
   /**
+   * Optional: values that go up and down (open flows, queued bytes), dotted
+   * names like counters; /metrics renders them as gauges `hnet_<name>`, not
+   * as `_total` counters. Keep them out of counters().
+   */
+  gauges?(): Record<string, number>;
+  /**
    * Write a pcap stream (global header, then records) of `seconds` of traffic
    * to `out`, then resolve. Must stop early when `out` emits 'close' (the
    * client went away). The server ends `out` after the promise settles.

@@ -76,6 +76,9 @@ export class FakeDaemon implements DaemonApi {
   counters(): Record<string, number> {
     return this.counterValues;
   }
+  gauges(): Record<string, number> {
+    return { 'tcp.open': 2 };
+  }
   async capture(seconds: number, out: Writable): Promise<void> {
     this.captureSeconds = seconds;
     this.captureOutClosed = new Promise((resolve) => out.on('close', () => resolve()));
@@ -269,6 +272,7 @@ describe('control API server and client', () => {
       expect(res.body).to.contain('hnet_drop_total{reason="ipv4_bad_checksum"} 3\n');
       expect(res.body).to.contain('hnet_tcp_flows_total 7\n');
       expect(res.body).to.contain('hnet_uptime_seconds 42\n');
+      expect(res.body).to.contain('# TYPE hnet_tcp_open gauge\nhnet_tcp_open 2\n');
       expect(await client.metrics()).to.equal(res.body);
     });
   });
