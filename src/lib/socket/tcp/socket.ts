@@ -11,6 +11,13 @@
  * emit)` when `pollAt()` is due. Bad input is dropped and counted, never thrown.
  * Callbacks fire after the socket's state is consistent, so they may call
  * send()/read()/shutdownWrite()/abort() re-entrantly.
+ *
+ * The owner's loop, after any process()/send()/read()/shutdownWrite()/abort()
+ * and whenever its timer fires:
+ *   if (sock.pollAt() <= now) sock.dispatch(now, emitFrame);
+ *   rearm(sock.pollAt());            // Infinity: no timer needed
+ * and drops the socket on onClosed (TIME-WAIT included). Segments to no
+ * socket are answered with rstForUnexpected().
  */
 import { TcpFlags, type TcpRepr } from '../../wire/tcp.js';
 import { TcpConnection, Ev } from './connection.js';

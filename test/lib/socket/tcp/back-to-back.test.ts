@@ -97,6 +97,17 @@ describe('TCP back to back through a lossy link', () => {
     expect(aGot.equals(y)).to.equal(true);
   });
 
+  it('interoperates through the wire codec and keeps every segment within the MSS', () => {
+    const x = pattern(500_000, 5);
+    const y = pattern(100_000, 6);
+    const { aGot, bGot, link } = transfer(x, y, 9, { loss: 0.02, dup: 0.01, reorder: 0.05, delayMs: 5, wire: true });
+    expect(bGot.equals(x)).to.equal(true);
+    expect(aGot.equals(y)).to.equal(true);
+    // TCP header + options + payload never exceeds MSS + 20 (RFC 9293 §3.7.1), options included.
+    expect(link.maxWireLen).to.be.at.most(1460 + 20);
+    expect(link.maxWireLen).to.be.at.least(1400);
+  });
+
   it('keeps the stream exact for random loss patterns (property)', function () {
     this.timeout(300_000);
     fc.assert(

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { TcpSocket, TcpState, type Endpoint, type TcpSocketConfig } from '../../../../src/lib/socket/tcp/index.js';
-import { TcpFlags, type TcpRepr } from '../../../../src/lib/wire/tcp.js';
+import { TcpFlags, TcpPacket, emitTcp, parseTcp, type TcpRepr } from '../../../../src/lib/wire/tcp.js';
 
 export const F = TcpFlags;
 /** The socket under test. */
@@ -120,6 +120,8 @@ export interface LinkOptions {
   /** Probability that a segment gets extra delay (so later ones overtake it). */
   reorder: number;
   delayMs: number;
+  /** Encode every segment with the wire codec and parse it back (checksums, option layout). */
+  wire?: boolean;
 }
 
 /** Two sockets wired back to back through an unreliable link, driven by a fake clock. */
@@ -127,6 +129,8 @@ export class FakeLink {
   private inFlight: InFlight[] = [];
   now = 0;
   delivered = 0;
+  /** Largest TCP segment (header + options + payload) seen on the wire when `wire` is set. */
+  maxWireLen = 0;
   constructor(
     readonly a: TcpSocket,
     readonly b: TcpSocket,
@@ -135,12 +139,22 @@ export class FakeLink {
   ) {}
 
   private send(toA: boolean, s: TcpRepr): void {
+    if (this.opts.wire) s = this.viaWire(toA, s);
     if (this.rand() < this.opts.loss) return;
     const copies = this.rand() < this.opts.dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const extra = this.rand() < this.opts.reorder ? this.rand() * 4 * this.opts.delayMs : 0;
       this.inFlight.push({ at: this.now + this.opts.delayMs + extra, toA, seg: clone(s) });
     }
+  }
+
+  private viaWire(toA: boolean, s: TcpRepr): TcpRepr {
+    const src = toA ? this.b.local.addr : this.a.local.addr;
+    const dst = toA ? this.a.local.addr : this.b.local.addr;
+    const frame = Buffer.alloc(65536);
+    const n = emitTcp(s, frame, 0, src, dst);
+    this.maxWireLen = Math.max(this.maxWireLen, n);
+    return parseTcp(TcpPacket.checked(frame.subarray(0, n), src, dst));
   }
 
   /** Advance to the next event and handle it; returns false when nothing is pending. */
