@@ -249,14 +249,18 @@ export abstract class TcpConnection {
     this.state = next;
   }
 
-  /** Fire pending callbacks (after the socket's state is consistent). */
+  /**
+   * Fire pending callbacks (after the socket's state is consistent). onClosed
+   * waits while an RST is still to be dispatched, so an owner that drops the
+   * socket on onClosed never loses the RST of abort() or of a give-up.
+   */
   protected flushEvents(): void {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.events !== 0) {
-        const e = this.events;
-        this.events = 0;
+      while ((this.events & ~(this.rstPending ? Ev.CLOSED : 0)) !== 0) {
+        const e = this.rstPending ? this.events & ~Ev.CLOSED : this.events;
+        this.events &= ~e;
         if (e & Ev.ESTABLISHED) this.onEstablished?.();
         if (e & Ev.READABLE) this.onReadable?.();
         if (e & Ev.PEER_FIN) this.onPeerFin?.();

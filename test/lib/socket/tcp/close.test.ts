@@ -162,6 +162,18 @@ describe('TCP ABORT (RFC 9293 §3.10.5)', () => {
     expect(rst.seq).to.equal(add(p.ourNxt, 10));
     expect([resets, closed]).to.deep.equal([0, 1]);
     expect(p.sock.closeReason).to.equal('aborted');
+  });
+
+  it('fires onClosed only once the RST has been dispatched', () => {
+    const p = establishedPassive();
+    let closed = 0;
+    p.sock.onClosed = () => closed++;
+    p.sock.abort();
+    expect(closed).to.equal(0);
+    expect(p.sock.pollAt()).to.be.at.most(p.now);
+    const out = drain(p.sock, p.now);
+    expect(out.map((s) => s.flags)).to.deep.equal([F.RST]);
+    expect(closed).to.equal(1);
     expect(drain(p.sock, p.now + 10_000)).to.deep.equal([]);
   });
 });
