@@ -339,8 +339,11 @@ export class TcpSocket extends TcpConnection {
   /** RFC 9293 §3.10.7.4 fifth, the ACK of new data, window update, duplicate ACKs. */
   private processAck(now: number, seg: TcpRepr, ack: number, payloadLen: number, fin: boolean): void {
     const wnd = seg.window << this.sndShift;
+    let newSack = false;
     if (this.sackOn && seg.options.sack) {
+      const before = this.sb.sackedBytes;
       for (const [l, r] of seg.options.sack) this.sb.add(l >>> 0, r >>> 0, ack, this.sndMax);
+      newSack = this.sb.sackedBytes > before;
     }
     const acked = seqSub(ack, this.sndUna);
     if (acked > 0) {
@@ -370,8 +373,9 @@ export class TcpSocket extends TcpConnection {
         this.sendBlocked = false;
         this.events |= Ev.SEND_SPACE;
       }
-    } else if (payloadLen === 0 && !fin && this.sndMax !== this.sndUna && wnd === this.sndWnd && this.sndWnd > 0) {
-      // RFC 5681 §2 duplicate ACK.
+    } else if (payloadLen === 0 && !fin && this.sndMax !== this.sndUna && this.sndWnd > 0 && (wnd === this.sndWnd || (newSack && wnd > 0))) {
+      // RFC 5681 §2 duplicate ACK; with SACK, an ACK bringing new SACK
+      // information counts even if the window moved (RFC 6675 §2).
       this.stats.dupAcksIn++;
       if (this.cc.onDupAck(ack, seqSub(this.sndMax, this.sndUna), this.sndMax)) this.fastRtx = true;
     }

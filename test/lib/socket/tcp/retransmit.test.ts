@@ -108,6 +108,16 @@ describe('TCP fast retransmit and NewReno (RFC 5681 §3.2, RFC 6582)', () => {
     expect(p.sock.stats.fastRetransmits).to.equal(0);
   });
 
+  it('counts ACKs with new SACK information as duplicates even if the window moved (RFC 6675 §2)', () => {
+    const p = establishedPassive({}, { mss: MSS, sackPermitted: true });
+    const seqs = inFlight(p, 10);
+    for (let i = 1; i <= 3; i++) {
+      p.sock.process(p.now + 20, seg({ seq: p.peerNxt, ack: seqs[0], window: 60000 + i, options: { sack: [[seqs[1], seqs[1 + i]]] } }));
+    }
+    expect(drain(p.sock, p.now + 20)[0].seq).to.equal(seqs[0]);
+    expect(p.sock.stats.fastRetransmits).to.equal(1);
+  });
+
   it('retransmits the next hole at once on a partial ACK and leaves recovery on the full ACK', () => {
     const p = establishedPassive({}, { mss: MSS });
     const seqs = inFlight(p, 10); // segments 0 and 4 are lost
