@@ -328,7 +328,10 @@ export abstract class TcpConnection {
       if (this.sndNxt === this.iss) this.emitSyn(now, emit);
     } else if (this.synchronized) {
       this.sendData(now, emit);
-      if (this.ackNow) this.emitData(now, this.sndNxt, 0, false, emit);
+      // A bare ACK carries SND.MAX, not a rewound SND.NXT: a sequence number
+      // below the peer's RCV.NXT would make it unacceptable and its ACK ignored
+      // (RFC 9293 §3.10.7.4 first check), deadlocking two rewound senders.
+      if (this.ackNow) this.emitData(now, this.sndMax, 0, false, emit);
     }
     this.flushEvents();
   }
@@ -357,7 +360,7 @@ export abstract class TcpConnection {
     this.stats.timeouts++;
     if (this.retries > (handshake ? this.cfg.maxSynRetries : this.cfg.maxRetries)) {
       // RFC 9293 §3.8.3 R2: give up; we reset the peer and report.
-      if (!handshake || s === TcpState.SYN_RECEIVED) this.queueRst(this.sndNxt, 0, TcpFlags.RST);
+      if (!handshake || s === TcpState.SYN_RECEIVED) this.queueRst(this.sndMax, 0, TcpFlags.RST);
       this.setState(now, TcpState.CLOSED, 'timeout');
       return;
     }

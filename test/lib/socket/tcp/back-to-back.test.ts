@@ -13,7 +13,7 @@ interface Result {
 }
 
 /** Connect a -> b through the link, move `aData` a->b and `bData` b->a, close both ways. */
-function transfer(aData: Buffer, bData: Buffer, seed: number, opts: LinkOptions, over: Partial<TcpSocketConfig> = {}): Result {
+function transfer(aData: Buffer, bData: Buffer, seed: number, opts: LinkOptions, over: Partial<TcpSocketConfig> = {}, strict = true): Result {
   const counters = new Counters();
   const cfg = (iss: number): TcpSocketConfig => ({
     mss: 1460, sndBuf: 128 * 1024, rcvBuf: 256 * 1024, iss, counters, ...over,
@@ -68,8 +68,13 @@ function transfer(aData: Buffer, bData: Buffer, seed: number, opts: LinkOptions,
   for (let c = b.read(); c; c = b.read()) bParts.push(c);
   expect(a.state, 'a closed').to.equal(TcpState.CLOSED);
   expect(b.state, 'b closed').to.equal(TcpState.CLOSED);
-  expect(a.closeReason).to.equal('normal');
-  expect(b.closeReason).to.equal('normal');
+  // Both end normally, except for the race TIME-WAIT exists for: one side's last
+  // ACK is lost, that side's TIME-WAIT ends, and the other side's retransmission
+  // (backed off over heavy loss) is answered by RST. Then the stream was complete.
+  const normalOrLateRst = (s: TcpSocket, peer: TcpSocket) =>
+    s.closeReason === 'normal' || (s.closeReason === 'reset' && peer.closeReason === 'normal' && !strict);
+  expect(normalOrLateRst(a, b), `a: ${a.closeReason}`).to.equal(true);
+  expect(normalOrLateRst(b, a), `b: ${b.closeReason}`).to.equal(true);
   expect(counters.get('drop.tcp_illegal_transition')).to.equal(0);
   return { aGot: Buffer.concat(aParts), bGot: Buffer.concat(bParts), link, counters };
 }
@@ -122,7 +127,7 @@ describe('TCP back to back through a lossy link', () => {
           const x = pattern(size, seed);
           const y = pattern(size >> 1, seed + 1);
           const over = features ? {} : { timestamps: false, sack: false, windowScaling: false };
-          const { aGot, bGot } = transfer(x, y, seed, { loss, dup, reorder, delayMs: 3 }, { maxRetries: 40, ...over });
+          const { aGot, bGot } = transfer(x, y, seed, { loss, dup, reorder, delayMs: 3 }, { maxRetries: 40, ...over }, false);
           return bGot.equals(x) && aGot.equals(y);
         },
       ),

@@ -5,7 +5,7 @@
  * for back-to-back transfers. Not a test file itself.
  */
 import { expect } from 'chai';
-import { TcpSocket, TcpState, type Endpoint, type TcpSocketConfig } from '../../../../src/lib/socket/tcp/index.js';
+import { TcpSocket, TcpState, rstForUnexpected, type Endpoint, type TcpSocketConfig } from '../../../../src/lib/socket/tcp/index.js';
 import { TcpFlags, TcpPacket, emitTcp, parseTcp, type TcpRepr } from '../../../../src/lib/wire/tcp.js';
 
 export const F = TcpFlags;
@@ -168,8 +168,15 @@ export class FakeLink {
     const due = this.inFlight.filter((f) => f.at <= this.now);
     this.inFlight = this.inFlight.filter((f) => f.at > this.now);
     for (const f of due) {
-      (f.toA ? this.a : this.b).process(this.now, f.seg);
+      const to = f.toA ? this.a : this.b;
       this.delivered++;
+      if (to.state === TcpState.CLOSED) {
+        // The socket is gone (after TIME-WAIT, say): its host answers like a stack without it.
+        const rst = rstForUnexpected(f.seg);
+        if (rst) this.send(!f.toA, rst);
+        continue;
+      }
+      to.process(this.now, f.seg);
     }
     return true;
   }

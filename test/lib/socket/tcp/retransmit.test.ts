@@ -73,6 +73,17 @@ describe('TCP retransmission timeout (RFC 6298)', () => {
     expect(p.sock.rto).to.equal(261.25);
   });
 
+  it('sends bare ACKs with SND.MAX while retransmitting, so the peer accepts them', () => {
+    const p = establishedPassive({}, { mss: MSS });
+    const seqs = inFlight(p, 3);
+    drain(p.sock, p.sock.pollAt()); // timeout: segment 0 again, SND.NXT rewound
+    p.sock.process(p.now + 300, seg({ seq: p.peerNxt, ack: seqs[0], payload: Buffer.alloc(10) }));
+    const [ack] = drain(p.sock, p.now + 340);
+    expect(ack.payload.length).to.equal(0);
+    // Below SND.MAX the peer (whose RCV.NXT may already be there) would drop it unread.
+    expect(ack.seq).to.equal(add(seqs[2], MSS));
+  });
+
   it('slow-starts again from one segment after a timeout (go-back-N)', () => {
     const p = establishedPassive({}, { mss: MSS });
     const seqs = inFlight(p, 6);
