@@ -26,8 +26,8 @@ const EMPTY = Buffer.alloc(0);
 export const Ev = { ESTABLISHED: 1, READABLE: 2, PEER_FIN: 4, SEND_SPACE: 8, RESET: 16, CLOSED: 32 } as const;
 
 export abstract class TcpConnection {
-  state: TcpState = TcpState.CLOSED;
-  closeReason: CloseReason | undefined;
+  private st: TcpState = TcpState.CLOSED;
+  private reason: CloseReason | undefined;
   readonly stats: TcpStats = {
     segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, retransmits: 0, fastRetransmits: 0,
     timeouts: 0, dupAcksIn: 0, challengeAcks: 0, dropped: 0,
@@ -125,6 +125,16 @@ export abstract class TcpConnection {
       srcPort: local.port, dstPort: remote.port, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0,
       options: this.outOpts, payload: EMPTY,
     };
+  }
+
+  /** The RFC 9293 state; it changes only through setState(). */
+  get state(): TcpState {
+    return this.st;
+  }
+
+  /** Why the connection reached CLOSED; undefined before that. */
+  get closeReason(): CloseReason | undefined {
+    return this.reason;
   }
 
   /** Current retransmission timeout in ms (RFC 6298, with backoff). */
@@ -233,7 +243,7 @@ export abstract class TcpConnection {
         // (§3.10.7.3, §3.10.7.4 second), ABORT (§3.10.5), user timeout (§3.10.8).
         legal = prev !== S.CLOSED;
         if (legal) {
-          this.closeReason = reason;
+          this.reason = reason;
           this.rtoAt = this.delayedAckAt = this.timeWaitAt = Infinity;
           this.ackNow = this.fastRtx = false;
           this.events |= Ev.CLOSED | (reason === 'reset' || reason === 'timeout' ? Ev.RESET : 0);
@@ -246,7 +256,7 @@ export abstract class TcpConnection {
       this.cfg.counters?.drop('tcp_illegal_transition');
       if (prev === next) return;
     }
-    this.state = next;
+    this.st = next;
   }
 
   /**
