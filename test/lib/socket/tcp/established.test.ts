@@ -135,6 +135,23 @@ describe('TCP ESTABLISHED: sending', () => {
     expect(same).to.equal(true);
   });
 
+  it('reuses one TcpRepr (and options object) for every emitted segment', () => {
+    const p = establishedPassive({}, { mss: 1000 });
+    p.sock.send(Buffer.alloc(5000));
+    const seen = new Set<object>();
+    const opts = new Set<object>();
+    p.sock.dispatch(p.now, (s) => {
+      seen.add(s);
+      opts.add(s.options);
+    });
+    p.sock.process(p.now + 5, seg({ seq: p.peerNxt, ack: add(p.ourNxt, 5000), payload: Buffer.from('x') }));
+    p.sock.dispatch(p.now + 50, (s) => {
+      seen.add(s);
+      opts.add(s.options);
+    });
+    expect([seen.size, opts.size]).to.deep.equal([1, 1]);
+  });
+
   it('starts with an initial window of 10 segments (RFC 6928)', () => {
     const p = establishedPassive({ sndBuf: 1 << 20 }, { mss: 1460 });
     p.sock.send(Buffer.alloc(100_000));
