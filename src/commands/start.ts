@@ -1,0 +1,54 @@
+/**
+ * `hnet start`: run the daemon in the foreground until SIGINT/SIGTERM.
+ * Parses flags into a StackConfig, starts the Daemon behind a spinner on
+ * stderr, prints where guests attach and the addresses they see, then logs.
+ */
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { buildStackConfig, MAX_MTU } from '../lib/iface/config.js';
+import { createLogger, type LogFormat, type LogLevel } from '../lib/daemon/log.js';
+import { runDaemon, type StartResult } from '../lib/daemon/run.js';
+import { startSpinner } from '../lib/ui/spinner.js';
+import { theme } from '../lib/ui/theme.js';
+
+export default class Start extends BaseCommand {
+  static override summary = 'Run the hnet daemon in the foreground';
+  static override description = 'Serves guests attached through the --listen transports until SIGINT or SIGTERM. Without --listen: qemu:// and vfkit:// sockets under HOME/run.';
+  static override examples = ["<%= config.bin %> start --listen 'tap:hnet0?netns=guest1'", '<%= config.bin %> start --listen qemu:///tmp/hnet.sock --mtu 65520'];
+  static override enableJsonFlag = false;
+
+  static override flags = {
+    listen: Flags.string({ char: 'l', multiple: true, description: 'where guests attach: qemu:///abs.sock, qemu+tcp://HOST:PORT, vfkit:///abs.sock, vpnkit:///abs.sock, stdio:, tap:NAME[?netns=NS]' }),
+    subnet: Flags.string({ description: 'guest IPv4 subnet', default: '192.168.65.0/24' }),
+    mtu: Flags.integer({ description: `guest MTU (576..${MAX_MTU})`, default: 1500 }),
+    pcap: Flags.string({ description: 'write every frame, both directions, to this pcap file' }),
+    'host-loopback': Flags.boolean({ description: "NAT the host address (.254) to the host's 127.0.0.1", default: true, allowNo: true }),
+    'allow-egress': Flags.string({ multiple: true, description: 'only let guest flows leave for these CIDRs (lockdown; repeatable)' }),
+    'log-level': Flags.option({ options: ['debug', 'info', 'warn', 'error'] as const, default: 'info' })(),
+    'log-format': Flags.option({ options: ['text', 'json'] as const, default: 'text' })(),
+    'fault-drop': Flags.string({ hidden: true, description: 'drop this share (0..1) of frames sent to guests, for tests' }),
+  };
+
+  async run(): Promise<StartResult> {
+    const { flags } = await this.parse(Start);
+    const paths = this.paths(flags.home);
+    const log = createLogger(flags['log-level'] as LogLevel, flags['log-format'] as LogFormat);
+    const cfg = buildStackConfig({ subnet: flags.subnet, mtu: flags.mtu, hostLoopback: flags['host-loopback'], allowEgress: flags['allow-egress'] });
+    const listen = flags.listen ?? [`qemu://${paths.runDir}/qemu.sock`];
+    const spinner = startSpinner('starting hnet');
+    let result: StartResult;
+    try {
+      result = await runDaemon({ cfg, listen, paths, log, pcap: flags.pcap, faultDropRate: flags['fault-drop'] ? Number(flags['fault-drop']) : undefined });
+    } catch (err) {
+      spinner.fail('hnet could not start');
+      throw err;
+    }
+    spinner.stop();
+    const s = result.summary;
+    this.log(`${theme.bold('hnet')} serving ${theme.code(s.subnet)} (gateway ${s.gateway}, host ${s.hostIp}, MTU ${s.mtu})`);
+    for (const l of s.listen) this.log(`  ${theme.dim('listen')} ${l}`);
+    process.stderr.write(`hnet ready (pid ${process.pid})\n`);
+    await result.stopped;
+    return result;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The daemon's side of the control API (control-types.ts DaemonApi): reads
+ * state out of the running Daemon for status, leases, connections, counters
+ * and live capture. The control server maps thrown HnetErrors to HTTP codes.
+ */
+import type { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { HnetError } from '../errors.js';
+import { ipv4ToString, macToString } from '../wire/addr.js';
+import type { Daemon } from './daemon.js';
+import type { Connection, DaemonApi, Lease, PortForward, ProxyBody, StatusBody } from './control-types.js';
+
+const require = createRequire(import.meta.url);
+const VERSION: string = (require('../../../package.json') as { version: string }).version;
+
+function notYet(what: string): HnetError {
+  return new HnetError('HNET_UNSUPPORTED', `${what} is not available in this version of hnet`, ['upgrade hnet']);
+}
+
+export function daemonApi(d: Daemon): DaemonApi {
+  return {
+    status(): StatusBody {
+      const s = d.summary();
+      return {
+        version: VERSION,
+        pid: process.pid,
+        uptimeS: Math.round((Date.now() - d.startedAt) / 1000),
+        subnet: s.subnet,
+        gateway: s.gateway,
+        hostIp: s.hostIp,
+        mtu: s.mtu,
+        transports: d.transportInfo(),
+        guests: d.iface.neighbors.entries().map(([ip, n]) => ({
+          mac: macToString(n.mac),
+          ip: ipv4ToString(ip),
+          hostname: d.hostnameOf(n.mac),
+          transport: n.port.id,
+        })),
+        counters: { ...d.counters.snapshot(), ...d.gauges() },
+      };
+    },
+    listPorts(): PortForward[] {
+      return [];
+    },
+    async addPort(): Promise<PortForward> {
+      throw notYet('publishing guest ports');
+    },
+    async removePort(): Promise<void> {
+      throw notYet('publishing guest ports');
+    },
+    getProxy(): ProxyBody {
+      return { http: null, https: null, noProxy: [], source: 'none' };
+    },
+    async putProxy(): Promise<ProxyBody> {
+      throw notYet('applying proxy settings to the daemon');
+    },
+    leases(): Lease[] {
+      return d.leases();
+    },
+    connections(): Connection[] {
+      return [...d.tcp.connections(), ...d.udp.connections()];
+    },
+    counters(): Record<string, number> {
+      return d.counters.snapshot();
+    },
+    gauges(): Record<string, number> {
+      return d.gauges();
+    },
+    capture(seconds: number, out: Writable): Promise<void> {
+      return d.capture(seconds, out);
+    },
+  };
+}

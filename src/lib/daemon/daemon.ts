@@ -1,0 +1,210 @@
+/**
+ * The daemon: owns the event loop's timers (Scheduler), the transports, the
+ * interface and the NAT/service layers, and wires them together (DESIGN §2).
+ * `start()` brings up every --listen transport; `stop()` closes host sockets,
+ * transports (removing taps hnet created) and the pcap file. Nothing here
+ * parses packets: that is iface/ and wire/.
+ */
+import { Counters } from '../counters.js';
+import { ipv4ToString, cidrToString } from '../wire/addr.js';
+import type { StackConfig } from '../iface/config.js';
+import { Interface, type GuestPort } from '../iface/interface.js';
+import { UdpNat } from '../nat/udp.js';
+import { IcmpNat } from '../nat/icmp.js';
+import { TcpNat } from '../nat/tcp.js';
+import { Scheduler, type Pollable } from './scheduler.js';
+import type { Logger } from './log.js';
+import type { HomePaths } from './home.js';
+import type { Link, Transport } from '../phy/link.js';
+import { createTransport, parseListenUri } from '../phy/uri.js';
+import { PcapWriter, withPcap } from '../phy/pcap.js';
+import { withFaults } from '../phy/faults.js';
+import type { Writable } from 'node:stream';
+import { startControlServer, type ControlServer } from './control-server.js';
+import { daemonApi } from './api.js';
+import type { Lease, TransportInfo } from './control-types.js';
+
+export interface DaemonOptions {
+  cfg: StackConfig;
+  listen: string[];
+  paths: HomePaths;
+  log: Logger;
+  pcap?: string;
+  /** Share of frames sent to guests that are dropped on purpose (tests, --fault-drop). */
+  faultDropRate?: number;
+}
+
+export interface DaemonSummary {
+  listen: string[];
+  subnet: string;
+  gateway: string;
+  hostIp: string;
+  mtu: number;
+}
+
+const HOUSEKEEPING_MS = 1000;
+
+export class Daemon {
+  readonly counters = new Counters();
+  readonly scheduler = new Scheduler();
+  readonly iface: Interface;
+  readonly udp: UdpNat;
+  readonly icmp: IcmpNat;
+  readonly tcp: TcpNat;
+  readonly startedAt = Date.now();
+  private readonly transports: Transport[] = [];
+  private readonly links = new Set<Link>();
+  private pcap: PcapWriter | null = null;
+  private readonly housekeeping: Pollable;
+  private control: ControlServer | null = null;
+  /** Live captures (hnet capture): each gets every frame, both directions. */
+  private readonly captures = new Set<(frame: Buffer) => void>();
+  private readonly linksByTransport = new Map<Transport, Set<Link>>();
+
+  constructor(readonly opts: DaemonOptions) {
+    this.iface = new Interface(opts.cfg, this.counters);
+    const clock = () => this.scheduler.now();
+    this.udp = new UdpNat(this.iface, this.counters, clock);
+    this.icmp = new IcmpNat(this.iface, this.counters, clock);
+    this.tcp = new TcpNat(this.iface, this.counters, this.scheduler);
+    this.iface.handlers = {
+      udp: (now, d) => this.udp.handle(now, d),
+      echo: (now, e) => this.icmp.handle(now, e),
+      tcp: (now, t) => this.tcp.handle(now, t),
+    };
+    this.housekeeping = {
+      poll: (now) => {
+        this.iface.poll(now);
+        this.udp.poll(now);
+        this.icmp.poll(now);
+        if (this.iface.lastInternalError) {
+          opts.log.error('internal error while handling a frame (dropped)', { error: String(this.iface.lastInternalError.stack ?? this.iface.lastInternalError) });
+          this.iface.lastInternalError = undefined;
+        }
+        return now + HOUSEKEEPING_MS;
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    // The control socket first: it holds the pid lock, so a second daemon on this HOME stops here.
+    this.control = await startControlServer(this.opts.paths, daemonApi(this), this.opts.log);
+    if (this.opts.pcap) this.pcap = new PcapWriter(this.opts.pcap);
+    for (const uri of this.opts.listen) {
+      const spec = parseListenUri(uri, this.opts.paths.home);
+      const transport = createTransport(spec, { mtu: this.opts.cfg.mtu, log: this.opts.log });
+      const links = new Set<Link>();
+      this.linksByTransport.set(transport, links);
+      transport.onLink = (link) => this.attach(link, links);
+      await transport.start();
+      this.transports.push(transport);
+      this.opts.log.info('listening', { uri: transport.uri, attach: transport.describe() });
+    }
+    this.scheduler.schedule(this.housekeeping, this.scheduler.now() + HOUSEKEEPING_MS);
+  }
+
+  private attach(raw: Link, group: Set<Link>): void {
+    let link = raw;
+    if (this.opts.faultDropRate) link = withFaults(link, { dropSendRate: this.opts.faultDropRate, seed: 1 });
+    if (this.pcap) link = withPcap(link, this.pcap);
+    link = this.withCapture(link);
+    const port: GuestPort = link;
+    group.add(link);
+    this.links.add(link);
+    this.iface.attach(port);
+    this.counters.inc('links.attached');
+    this.opts.log.info('guest link up', { link: link.id, kind: link.kind });
+    const captures = this.captures;
+    link.onFrame = (frame) => {
+      if (captures.size > 0) for (const c of captures) c(frame);
+      this.iface.receive(port, frame, this.scheduler.now());
+    };
+    link.onClose = () => {
+      group.delete(link);
+      this.links.delete(link);
+      this.iface.detach(port);
+      this.opts.log.info('guest link down', { link: link.id });
+    };
+  }
+
+  /** Tee every frame hnet sends on `link` to the live captures (received frames: see attach). */
+  private withCapture(link: Link): Link {
+    const captures = this.captures;
+    const send = link.send.bind(link);
+    link.send = (frame: Buffer) => {
+      if (captures.size > 0) for (const c of captures) c(frame);
+      send(frame);
+    };
+    return link;
+  }
+
+  /** Stream `seconds` of live traffic as pcap to `out`; ends early when `out` closes. */
+  capture(seconds: number, out: Writable): Promise<void> {
+    return new Promise((resolve) => {
+      const writer = new PcapWriter(out);
+      const sink = (frame: Buffer) => writer.write(frame);
+      this.captures.add(sink);
+      const finish = () => {
+        clearTimeout(timer);
+        if (!this.captures.delete(sink)) return;
+        writer.flush();
+        resolve();
+      };
+      const timer = setTimeout(finish, seconds * 1000);
+      out.once('close', finish);
+      out.once('error', finish);
+    });
+  }
+
+  transportInfo(): TransportInfo[] {
+    return this.transports.map((t) => ({ uri: t.uri, kind: t.uri.split(':')[0], clients: this.linksByTransport.get(t)?.size ?? 0 }));
+  }
+
+  /** Gauges for status and /metrics: what is open right now. */
+  gauges(): Record<string, number> {
+    return {
+      tcp_flows: this.tcp.size,
+      tcp_host_sockets: this.tcp.openHostSockets,
+      udp_flows: this.udp.size,
+      icmp_flows: this.icmp.size,
+      guest_links: this.links.size,
+    };
+  }
+
+  leases(): Lease[] {
+    return [];
+  }
+
+  hostnameOf(_mac: Buffer): string | null {
+    return null;
+  }
+
+  summary(): DaemonSummary {
+    const c = this.opts.cfg;
+    return {
+      listen: this.transports.map((t) => t.describe()),
+      subnet: cidrToString(c.subnet),
+      gateway: ipv4ToString(c.gateway),
+      hostIp: ipv4ToString(c.hostIp),
+      mtu: c.mtu,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.tcp.closeAll();
+    this.udp.closeAll();
+    this.icmp.closeAll();
+    this.scheduler.stop();
+    for (const t of this.transports.splice(0)) {
+      try {
+        await t.close();
+      } catch (err) {
+        this.opts.log.warn('transport close failed', { uri: t.uri, error: String(err) });
+      }
+    }
+    await this.pcap?.close();
+    this.pcap = null;
+    await this.control?.close();
+    this.control = null;
+  }
+}

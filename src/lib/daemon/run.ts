@@ -1,0 +1,48 @@
+/**
+ * Run a Daemon as a foreground process: start it, stop it cleanly on SIGINT
+ * or SIGTERM (host sockets closed, taps hnet created removed, pcap flushed),
+ * and report a start failure as an HnetError with the next step.
+ */
+import { Daemon, type DaemonOptions, type DaemonSummary } from './daemon.js';
+import { HnetError } from '../errors.js';
+
+export interface StartResult {
+  summary: DaemonSummary;
+  /** Resolves when the daemon has stopped after a signal. */
+  stopped: Promise<void>;
+  daemon: Daemon;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
+  const daemon = new Daemon(opts);
+  try {
+    await daemon.start();
+  } catch (err) {
+    await daemon.stop().catch(() => undefined);
+    if (err instanceof HnetError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EPERM' || e.code === 'EACCES') {
+      throw new HnetError('HNET_PERMISSION', `cannot open a guest transport: ${e.message}`, ['tap devices need root (or CAP_NET_ADMIN): run it again with sudo', 'or attach over a socket: --listen qemu:///path.sock']);
+    }
+    throw new HnetError('HNET_START_FAILED', `hnet could not start: ${e.message}`, ['run with --log-level debug for details']);
+  }
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      opts.log.info('stopping', { signal });
+      daemon
+        .stop()
+        .catch((err) => opts.log.error('stop failed', { error: String(err) }))
+        .finally(() => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve();
+        });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return { summary: daemon.summary(), stopped, daemon };
+}

@@ -1,0 +1,296 @@
+/**
+ * Guest TCP through host sockets (DESIGN §2): the heart of VPN passthrough.
+ *
+ * On a guest SYN we connect() to the real destination first and complete the
+ * guest's handshake only on success: RST on refusal, ICMP unreachable on a
+ * timeout or an unroutable destination. Duplicate SYNs while connecting are
+ * absorbed; at most `maxConnecting` connects are in flight (extra SYNs are
+ * dropped and counted; the guest retransmits them).
+ *
+ * The relay keeps every buffer bounded (RFC 9293 flow control end to end):
+ * guest data is read out of the TCP socket only while the host socket accepts
+ * writes, so a host that stops draining closes the window the guest sees; host
+ * data is queued in the TCP socket only while its send buffer has room, else
+ * the host socket is paused. FIN, RST and errors are mapped both ways.
+ * Established flows have no idle reaper: they live as long as both ends.
+ */
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Counters } from '../counters.js';
+import { ipv4ToString, type Ipv4 } from '../wire/addr.js';
+import { TcpFlags, type TcpRepr } from '../wire/tcp.js';
+import type { GuestTcp, Interface } from '../iface/interface.js';
+import type { Pollable, Scheduler } from '../daemon/scheduler.js';
+import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
+import { egressFor } from './egress.js';
+
+export interface TcpNatOptions {
+  connectTimeoutMs?: number;
+  maxConnecting?: number;
+  /** Receive and send buffer per connection (bytes). */
+  bufferBytes?: number;
+}
+
+/** A local service on the gateway (DNS over TCP, the HTTP proxy): a fresh Duplex per connection. */
+export type GatewayService = (info: { guest: string }) => Duplex;
+
+type FlowState = 'connecting' | 'open' | 'closed';
+
+class TcpFlow implements Pollable {
+  state: FlowState = 'connecting';
+  host: Duplex | null = null;
+  hostBlocked = false;
+  hostEnded = false;
+  peerFin = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  connectTimer: NodeJS.Timeout | null = null;
+  /** The guest's SYN (IP header + 8 bytes) for an ICMP error about it. */
+  synQuote: Buffer | null = null;
+
+  constructor(
+    readonly nat: TcpNat,
+    readonly guestIp: Ipv4,
+    readonly guestPort: number,
+    readonly dstIp: Ipv4,
+    readonly dstPort: number,
+    readonly sock: TcpSocket,
+  ) {}
+
+  poll(now: number): number {
+    this.sock.dispatch(now, this.nat.emitFor(this));
+    return this.sock.pollAt();
+  }
+}
+
+export class TcpNat {
+  private readonly flows = new Map<number, Map<number, TcpFlow>>();
+  private connecting = 0;
+  private readonly connectTimeoutMs: number;
+  private readonly maxConnecting: number;
+  private readonly socketConfig: TcpSocketConfig;
+  readonly services = new Map<number, GatewayService>();
+  private flowCount = 0;
+  private hostSockets = 0;
+
+  constructor(
+    private readonly iface: Interface,
+    private readonly counters: Counters,
+    private readonly scheduler: Scheduler,
+    opts: TcpNatOptions = {},
+  ) {
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.maxConnecting = opts.maxConnecting ?? 256;
+    const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? 4 * 1024 * 1024 : 1024 * 1024);
+    this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer };
+  }
+
+  /** Open host sockets right now (for leak checks and status). */
+  get openHostSockets(): number {
+    return this.hostSockets;
+  }
+
+  get size(): number {
+    return this.flowCount;
+  }
+
+  emitFor(flow: TcpFlow): (seg: TcpRepr) => void {
+    return (seg) => this.iface.sendTcp(flow.dstIp, flow.guestIp, seg);
+  }
+
+  handle(now: number, t: GuestTcp): void {
+    const seg = t.seg;
+    const flow = this.lookup(t.src, seg.srcPort, t.dst, seg.dstPort);
+    if (flow) {
+      if (flow.state === 'connecting') {
+        if (seg.flags & TcpFlags.RST) return this.abandon(flow, 'guest_rst_while_connecting');
+        return this.counters.inc('tcp.duplicate_syn');
+      }
+      flow.sock.process(now, seg);
+      this.scheduler.markDirty(flow);
+      return;
+    }
+    const isSyn = (seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN;
+    if (!isSyn) return this.resetUnexpected(t);
+    this.openFlow(now, t);
+  }
+
+  private openFlow(now: number, t: GuestTcp): void {
+    const seg = t.seg;
+    const toGateway = t.dst === this.iface.cfg.gateway;
+    const service = toGateway ? this.services.get(seg.dstPort) : undefined;
+    if (toGateway && !service) {
+      this.counters.drop('tcp_gateway_no_service');
+      return this.resetUnexpected(t);
+    }
+    const egress = toGateway ? ({ ok: true, hostAddress: '' } as const) : egressFor(this.iface.cfg, t.dst);
+    if (!egress.ok) {
+      this.counters.drop(`tcp_${egress.reason}`);
+      return this.resetUnexpected(t);
+    }
+    if (!toGateway && this.connecting >= this.maxConnecting) return this.counters.drop('tcp_connect_limit');
+    const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.socketConfig);
+    const flow = new TcpFlow(this, t.src, seg.srcPort, t.dst, seg.dstPort, sock);
+    flow.synQuote = Buffer.from(t.quote);
+    this.insert(flow);
+    this.counters.inc('tcp.flows_opened');
+    if (service) {
+      this.attachHost(flow, service({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` }));
+      this.established(flow);
+      return;
+    }
+    this.connecting++;
+    const host = net.connect({ host: egress.hostAddress, port: seg.dstPort, noDelay: true });
+    this.hostSockets++;
+    host.once('close', () => this.hostSockets--);
+    flow.host = host;
+    flow.connectTimer = setTimeout(() => this.connectFailed(flow, 'ETIMEDOUT'), this.connectTimeoutMs);
+    host.once('connect', () => {
+      this.doneConnecting(flow);
+      if (flow.state !== 'connecting') return;
+      this.attachHost(flow, host);
+      this.established(flow);
+    });
+    host.once('error', (err: NodeJS.ErrnoException) => {
+      if (flow.state === 'connecting') this.connectFailed(flow, err.code ?? 'EIO');
+    });
+  }
+
+  private established(flow: TcpFlow): void {
+    flow.state = 'open';
+    flow.sock.accept(this.scheduler.now());
+    this.scheduler.markDirty(flow);
+  }
+
+  private doneConnecting(flow: TcpFlow): void {
+    if (flow.connectTimer) clearTimeout(flow.connectTimer);
+    flow.connectTimer = null;
+    this.connecting--;
+  }
+
+  private connectFailed(flow: TcpFlow, code: string): void {
+    if (flow.state !== 'connecting') return;
+    if (flow.connectTimer) this.doneConnecting(flow);
+    this.counters.inc(`tcp.connect_failed.${code.toLowerCase()}`);
+    flow.host?.destroy();
+    if (code === 'ECONNREFUSED') {
+      // RFC 9293 §3.10.7.1 semantics toward the guest: the port is closed.
+      const rst = flow.sock.refuse();
+      this.iface.sendTcp(flow.dstIp, flow.guestIp, rst);
+      this.counters.inc('tcp.rst_sent');
+      this.remove(flow);
+      return;
+    }
+    // Timeout or no route: ICMP destination unreachable (RFC 1122 §4.2.3.9: the guest reports it).
+    const codeIcmp = code === 'ENETUNREACH' ? 0 : 1;
+    if (flow.synQuote) this.iface.icmp.unreachable(flow.guestIp, this.iface.cfg.gateway, codeIcmp, flow.synQuote);
+    flow.state = 'closed';
+    this.remove(flow);
+  }
+
+  private attachHost(flow: TcpFlow, host: Duplex): void {
+    flow.host = host;
+    const sock = flow.sock;
+    const pumpToHost = () => {
+      while (!flow.hostBlocked) {
+        const chunk = sock.read();
+        if (!chunk) break;
+        flow.bytesOut += chunk.length;
+        if (!host.write(chunk)) flow.hostBlocked = true;
+      }
+      if (flow.peerFin && !flow.hostEnded && sock.readableBytes === 0) {
+        flow.hostEnded = true;
+        host.end();
+      }
+      this.scheduler.markDirty(flow); // a window update may be due
+    };
+    sock.onReadable = pumpToHost;
+    sock.onPeerFin = () => {
+      flow.peerFin = true;
+      pumpToHost();
+    };
+    host.on('drain', () => {
+      flow.hostBlocked = false;
+      pumpToHost();
+    });
+    host.on('data', (chunk: Buffer) => {
+      flow.bytesIn += chunk.length;
+      if (!sock.send(chunk)) host.pause();
+      this.scheduler.markDirty(flow);
+    });
+    sock.onSendSpace = () => host.resume();
+    host.on('end', () => {
+      sock.shutdownWrite();
+      this.scheduler.markDirty(flow);
+    });
+    host.on('error', (err: NodeJS.ErrnoException) => {
+      this.counters.inc(`tcp.host_error.${(err.code ?? 'unknown').toLowerCase()}`);
+      sock.abort();
+      this.scheduler.markDirty(flow);
+    });
+    host.on('close', () => {
+      // Closed without an orderly end (destroyed by its side): the guest learns by RST.
+      if (flow.state === 'open' && !host.readableEnded && sock.state !== TcpState.CLOSED) {
+        sock.abort();
+        this.scheduler.markDirty(flow);
+      }
+    });
+    sock.onReset = () => {
+      this.counters.inc('tcp.resets');
+      host.destroy();
+    };
+    sock.onClosed = () => this.remove(flow);
+  }
+
+  private resetUnexpected(t: GuestTcp): void {
+    const rst = rstForUnexpected(t.seg);
+    if (!rst) return;
+    this.counters.inc('tcp.rst_sent');
+    this.iface.sendTcp(t.dst, t.src, rst);
+  }
+
+  private abandon(flow: TcpFlow, reason: string): void {
+    this.counters.inc(`tcp.${reason}`);
+    if (flow.state === 'connecting') this.doneConnecting(flow);
+    flow.state = 'closed';
+    flow.host?.destroy();
+    this.remove(flow);
+  }
+
+  private lookup(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): TcpFlow | undefined {
+    return this.flows.get(src * 65536 + srcPort)?.get(dst * 65536 + dstPort);
+  }
+
+  private insert(flow: TcpFlow): void {
+    const k1 = flow.guestIp * 65536 + flow.guestPort;
+    let inner = this.flows.get(k1);
+    if (!inner) this.flows.set(k1, (inner = new Map()));
+    inner.set(flow.dstIp * 65536 + flow.dstPort, flow);
+    this.flowCount++;
+  }
+
+  private remove(flow: TcpFlow): void {
+    const k1 = flow.guestIp * 65536 + flow.guestPort;
+    const inner = this.flows.get(k1);
+    if (!inner?.delete(flow.dstIp * 65536 + flow.dstPort)) return;
+    if (inner.size === 0) this.flows.delete(k1);
+    this.flowCount--;
+    flow.state = 'closed';
+    if (flow.host && !flow.host.destroyed) flow.host.destroy();
+    this.counters.inc('tcp.flows_closed');
+  }
+
+  connections(): Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
+    const out: Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> = [];
+    for (const inner of this.flows.values()) {
+      for (const f of inner.values()) {
+        out.push({ proto: 'tcp', guest: `${ipv4ToString(f.guestIp)}:${f.guestPort}`, remote: `${ipv4ToString(f.dstIp)}:${f.dstPort}`, state: f.state === 'connecting' ? 'CONNECTING' : f.sock.state, bytesIn: f.bytesIn, bytesOut: f.bytesOut });
+      }
+    }
+    return out;
+  }
+
+  closeAll(): void {
+    for (const inner of [...this.flows.values()]) for (const f of [...inner.values()]) this.abandon(f, 'shutdown');
+  }
+}
