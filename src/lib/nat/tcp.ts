@@ -36,6 +36,9 @@ export type GatewayService = (info: { guest: string }) => Duplex;
 
 type FlowState = 'connecting' | 'open' | 'closed';
 
+const COALESCE_BYTES = 64 * 1024;
+const COALESCE_MS = 1;
+
 class TcpFlow implements Pollable {
   state: FlowState = 'connecting';
   host: Duplex | null = null;
@@ -47,6 +50,9 @@ class TcpFlow implements Pollable {
   connectTimer: NodeJS.Timeout | null = null;
   /** The guest's SYN (IP header + 8 bytes) for an ICMP error about it. */
   synQuote: Buffer | null = null;
+  /** Guest data waits to be written to the host: done once per event-loop turn, coalesced. */
+  wantPump = false;
+  pump: (() => void) | null = null;
 
   constructor(
     readonly nat: TcpNat,
@@ -57,9 +63,14 @@ class TcpFlow implements Pollable {
     readonly sock: TcpSocket,
   ) {}
 
+  /** When guest data held for coalescing must be written anyway (0: none held). */
+  coalesceUntil = 0;
+
   poll(now: number): number {
+    if (this.pump && (this.wantPump || (this.coalesceUntil !== 0 && now >= this.coalesceUntil))) this.pump();
     this.sock.dispatch(now, this.nat.emitFor(this));
-    return this.sock.pollAt();
+    const next = this.sock.pollAt();
+    return this.coalesceUntil !== 0 ? Math.min(next, this.coalesceUntil) : next;
   }
 }
 
@@ -107,6 +118,7 @@ export class TcpNat {
         return this.counters.inc('tcp.duplicate_syn');
       }
       flow.sock.process(now, seg);
+      this.coalesce(flow, seg, now);
       this.scheduler.markDirty(flow);
       return;
     }
@@ -191,27 +203,39 @@ export class TcpNat {
   private attachHost(flow: TcpFlow, host: Duplex): void {
     flow.host = host;
     const sock = flow.sock;
-    const pumpToHost = () => {
-      while (!flow.hostBlocked) {
-        const chunk = sock.read();
-        if (!chunk) break;
-        flow.bytesOut += chunk.length;
-        if (!host.write(chunk)) flow.hostBlocked = true;
+    // Everything the guest sent in one batch of frames goes out in one writev
+    // (cork/uncork): a syscall per segment would cap throughput.
+    flow.pump = () => {
+      flow.wantPump = false;
+      flow.coalesceUntil = 0;
+      if (!flow.hostBlocked && sock.readableBytes > 0) {
+        host.cork();
+        while (!flow.hostBlocked) {
+          const chunk = sock.read();
+          if (!chunk) break;
+          flow.bytesOut += chunk.length;
+          if (!host.write(chunk)) flow.hostBlocked = true;
+        }
+        host.uncork();
       }
       if (flow.peerFin && !flow.hostEnded && sock.readableBytes === 0) {
         flow.hostEnded = true;
         host.end();
       }
-      this.scheduler.markDirty(flow); // a window update may be due
     };
-    sock.onReadable = pumpToHost;
+    const pumpSoon = () => {
+      flow.wantPump = true;
+      this.scheduler.markDirty(flow); // the pump runs before dispatch, so a window update goes out with it
+    };
+    // Arriving data is written by coalesce() rules; services (no PSH semantics needed) get it at once.
+    sock.onReadable = flow.host instanceof net.Socket ? () => undefined : pumpSoon;
     sock.onPeerFin = () => {
       flow.peerFin = true;
-      pumpToHost();
+      pumpSoon();
     };
     host.on('drain', () => {
       flow.hostBlocked = false;
-      pumpToHost();
+      pumpSoon();
     });
     host.on('data', (chunk: Buffer) => {
       flow.bytesIn += chunk.length;
@@ -240,6 +264,23 @@ export class TcpNat {
       host.destroy();
     };
     sock.onClosed = () => this.remove(flow);
+  }
+
+  /**
+   * Guest data is written to the host in large writes, like GRO does for a
+   * NIC: right away when the guest marked a push point (PSH, RFC 9293 §3.9.1.2:
+   * the end of one of its writes), at FIN, or once COALESCE_BYTES are waiting;
+   * otherwise within COALESCE_MS. One host syscall per segment would cap throughput.
+   */
+  private coalesce(flow: TcpFlow, seg: TcpRepr, now: number): void {
+    const waiting = flow.sock.readableBytes;
+    if (waiting === 0) return;
+    if (seg.flags & (TcpFlags.PSH | TcpFlags.FIN) || waiting >= COALESCE_BYTES) {
+      flow.wantPump = true;
+    } else if (flow.coalesceUntil === 0) {
+      flow.coalesceUntil = now + COALESCE_MS;
+      this.scheduler.schedule(flow, flow.coalesceUntil);
+    }
   }
 
   private resetUnexpected(t: GuestTcp): void {

@@ -14,7 +14,7 @@
  * Reading: the fd is wrapped in libuv's event loop through
  * process.binding('pipe_wrap') (a Pipe handle opened on the fd, fed to a
  * net.Socket with `onread`). Each read() on a tap returns exactly one frame;
- * libuv reads up to 32 per wakeup into ONE reused buffer, so there is no
+ * each wakeup drains the queue (see drain()) into ONE reused buffer, so there is no
  * threadpool hop and no allocation per frame (fs.read would cost one
  * threadpool round trip per frame). process.binding is deprecated but stable
  * in Node 20-22 and there is no public API to poll an arbitrary fd; if it
@@ -22,7 +22,7 @@
  * Writing: one fs.writeSync per frame on the non-blocking fd; EAGAIN (queue
  * full) and EIO (device down) are counted as drops, never thrown.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -30,6 +30,9 @@ import { HnetError, PermissionError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
 import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
 import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
+
+/** Frames read per wakeup before yielding to the event loop. */
+const DRAIN_BATCH = 64;
 
 const execFileP = promisify(execFile);
 
@@ -160,6 +163,7 @@ export class TapLink extends BaseLink {
         buffer: readBuf,
         callback: (nread: number, buf: Uint8Array) => {
           this.deliver((buf as Buffer).subarray(0, nread));
+          this.drain(buf as Buffer);
         },
       },
     } as unknown as ConstructorParameters<typeof Socket>[0]);
@@ -168,6 +172,26 @@ export class TapLink extends BaseLink {
       this.log?.warn('tap read failed', { tap: name, error: err.code ?? err.message });
     });
     this.closedP = new Promise((res) => this.sock.once('close', () => (this.notifyClose(), res())));
+  }
+
+  /**
+   * libuv stops reading after any short read, and every tap read is short
+   * (one frame), so each wakeup would yield one frame and one turn of the event
+   * loop. Read on synchronously (non-blocking fd, no thread hop) until the
+   * queue is empty or a batch is full: the stack then answers a whole batch
+   * with one flush (one ACK, one coalesced host write).
+   */
+  private drain(buf: Buffer): void {
+    for (let i = 1; i < DRAIN_BATCH && !this.closed; i++) {
+      let n: number;
+      try {
+        n = readSync(this.fd, buf, 0, buf.length, null);
+      } catch {
+        return; // EAGAIN: the queue is empty (errors resurface on libuv's next read)
+      }
+      if (n <= 0) return;
+      this.deliver(buf.subarray(0, n));
+    }
   }
 
   send(frame: Buffer): void {
