@@ -10,6 +10,9 @@ import { createLogger, type LogFormat, type LogLevel } from '../lib/daemon/log.j
 import { runDaemon, type StartResult } from '../lib/daemon/run.js';
 import { startSpinner } from '../lib/ui/spinner.js';
 import { theme } from '../lib/ui/theme.js';
+import { loadConfig } from '../lib/daemon/config.js';
+import { parseDnsUpstream } from '../lib/daemon/services.js';
+import { UsageError } from '../lib/errors.js';
 
 export default class Start extends BaseCommand {
   static override summary = 'Run the hnet daemon in the foreground';
@@ -26,6 +29,7 @@ export default class Start extends BaseCommand {
     'allow-egress': Flags.string({ multiple: true, description: 'only let guest flows leave for these CIDRs (lockdown; repeatable)' }),
     'log-level': Flags.option({ options: ['debug', 'info', 'warn', 'error'] as const, default: 'info' })(),
     'log-format': Flags.option({ options: ['text', 'json'] as const, default: 'text' })(),
+    'dns-upstream': Flags.string({ multiple: true, description: "DNS server (IP[:PORT]) for forwarded query types, instead of the host's nameservers" }),
     'fault-drop': Flags.string({ hidden: true, description: 'drop this share (0..1) of frames sent to guests, for tests' }),
   };
 
@@ -35,10 +39,16 @@ export default class Start extends BaseCommand {
     const log = createLogger(flags['log-level'] as LogLevel, flags['log-format'] as LogFormat);
     const cfg = buildStackConfig({ subnet: flags.subnet, mtu: flags.mtu, hostLoopback: flags['host-loopback'], allowEgress: flags['allow-egress'] });
     const listen = flags.listen ?? [`qemu://${paths.runDir}/qemu.sock`];
+    const config = loadConfig(paths.config); // a broken file stops us here, untouched
+    const dnsUpstreams = (flags['dns-upstream'] ?? []).map((u) => {
+      const parsed = parseDnsUpstream(u);
+      if (!parsed) throw new UsageError('HNET_BAD_SPEC', `--dns-upstream ${u} is not IP[:PORT]`, ['use a form like 10.0.0.53 or 127.0.0.1:5353']);
+      return parsed;
+    });
     const spinner = startSpinner('starting hnet');
     let result: StartResult;
     try {
-      result = await runDaemon({ cfg, listen, paths, log, pcap: flags.pcap, faultDropRate: flags['fault-drop'] ? Number(flags['fault-drop']) : undefined });
+      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faultDropRate: flags['fault-drop'] ? Number(flags['fault-drop']) : undefined });
     } catch (err) {
       spinner.fail('hnet could not start');
       throw err;

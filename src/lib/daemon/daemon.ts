@@ -6,7 +6,7 @@
  * parses packets: that is iface/ and wire/.
  */
 import { Counters } from '../counters.js';
-import { ipv4ToString, cidrToString } from '../wire/addr.js';
+import { ipv4ToString, cidrToString, macToString } from '../wire/addr.js';
 import type { StackConfig } from '../iface/config.js';
 import { Interface, type GuestPort } from '../iface/interface.js';
 import { UdpNat } from '../nat/udp.js';
@@ -23,9 +23,14 @@ import type { Writable } from 'node:stream';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { daemonApi } from './api.js';
 import type { Lease, TransportInfo } from './control-types.js';
+import type { HnetConfig } from './config.js';
+import { GatewayServices, DNS_PORT } from './services.js';
 
 export interface DaemonOptions {
   cfg: StackConfig;
+  /** config.json as loaded at start. */
+  config: HnetConfig;
+  dnsUpstreams?: Array<{ host: string; port: number }>;
   listen: string[];
   paths: HomePaths;
   log: Logger;
@@ -51,6 +56,7 @@ export class Daemon {
   readonly udp: UdpNat;
   readonly icmp: IcmpNat;
   readonly tcp: TcpNat;
+  readonly services: GatewayServices;
   readonly startedAt = Date.now();
   private readonly transports: Transport[] = [];
   private readonly links = new Set<Link>();
@@ -67,7 +73,10 @@ export class Daemon {
     this.udp = new UdpNat(this.iface, this.counters, clock);
     this.icmp = new IcmpNat(this.iface, this.counters, clock);
     this.tcp = new TcpNat(this.iface, this.counters, this.scheduler);
+    this.services = new GatewayServices(this.iface, this.counters, { cfg: opts.cfg, config: opts.config, leasesFile: opts.paths.leases, dnsUpstreams: opts.dnsUpstreams });
+    this.tcp.services.set(DNS_PORT, this.services.dnsOverTcp());
     this.iface.handlers = {
+      gatewayUdp: (_now, d) => this.services.handleUdp(d),
       udp: (now, d) => this.udp.handle(now, d),
       echo: (now, e) => this.icmp.handle(now, e),
       tcp: (now, t) => this.tcp.handle(now, t),
@@ -172,11 +181,11 @@ export class Daemon {
   }
 
   leases(): Lease[] {
-    return [];
+    return this.services.leases();
   }
 
-  hostnameOf(_mac: Buffer): string | null {
-    return null;
+  hostnameOf(mac: Buffer): string | null {
+    return this.services.hostnameOf(macToString(mac));
   }
 
   summary(): DaemonSummary {

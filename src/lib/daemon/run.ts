@@ -5,6 +5,8 @@
  */
 import { Daemon, type DaemonOptions, type DaemonSummary } from './daemon.js';
 import { HnetError } from '../errors.js';
+import { reapplyAliases } from '../host/alias-ops.js';
+import { run as hostRun } from '../host/exec.js';
 
 export interface StartResult {
   summary: DaemonSummary;
@@ -25,6 +27,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
       throw new HnetError('HNET_PERMISSION', `cannot open a guest transport: ${e.message}`, ['tap devices need root (or CAP_NET_ADMIN): run it again with sudo', 'or attach over a socket: --listen qemu:///path.sock']);
     }
     throw new HnetError('HNET_START_FAILED', `hnet could not start: ${e.message}`, ['run with --log-level debug for details']);
+  }
+  // Aliases vanish at reboot (macOS) or by hand: put configured ones back, or say how.
+  if (opts.config.aliases.length > 0) {
+    for (const a of await reapplyAliases(opts.config, hostRun, opts.log)) {
+      if (a.status === 'added') opts.log.info('loopback alias restored', { ip: a.ip });
+      else if (a.status === 'failed') opts.log.warn('loopback alias missing and could not be added', { ip: a.ip, run: a.command ?? '' });
+    }
   }
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
