@@ -168,6 +168,62 @@ export class TcpNat {
     });
   }
 
+  /**
+   * Port forwards (DESIGN §2): an active open from the host address toward the
+   * guest for an accepted host connection. The flow is keyed like a guest flow
+   * (src guest:guestPort, dst hostIp:ephemeral) and relayed by the same code.
+   * A refusal (RST in SYN-SENT) or a handshake timeout resets `host`.
+   * Returns false when no ephemeral port is free (host is reset).
+   */
+  openToGuest(guestIp: Ipv4, guestPort: number, host: net.Socket): boolean {
+    const hostIp = this.iface.cfg.hostIp;
+    const port = this.freeEphemeral(guestIp, guestPort, hostIp);
+    if (port === 0) {
+      this.counters.drop('tcp_forward_no_port');
+      host.resetAndDestroy();
+      return false;
+    }
+    const now = this.scheduler.now();
+    const sock = TcpSocket.connect(now, { addr: hostIp, port }, { addr: guestIp, port: guestPort }, this.socketConfig);
+    const flow = new TcpFlow(this, guestIp, guestPort, hostIp, port, sock);
+    flow.state = 'open';
+    this.insert(flow);
+    this.counters.inc('tcp.flows_opened');
+    this.counters.inc('tcp.forward_opened');
+    host.setNoDelay(true);
+    this.attachHost(flow, host);
+    let established = false;
+    sock.onEstablished = () => (established = true);
+    const onReset = sock.onReset;
+    sock.onReset = () => {
+      if (established) return onReset?.();
+      this.counters.inc('tcp.forward_refused');
+      host.resetAndDestroy();
+    };
+    const onClosed = sock.onClosed;
+    sock.onClosed = () => {
+      if (!established && !host.destroyed) {
+        this.counters.inc('tcp.forward_timeout');
+        host.resetAndDestroy();
+      }
+      onClosed?.();
+    };
+    this.scheduler.markDirty(flow);
+    return true;
+  }
+
+  private nextEphemeral = 49152;
+
+  /** A source port on the host address with no flow to guestIp:guestPort (IANA dynamic range, RFC 6335 §6). */
+  private freeEphemeral(guestIp: Ipv4, guestPort: number, hostIp: Ipv4): number {
+    for (let i = 0; i < 16384; i++) {
+      const p = this.nextEphemeral;
+      this.nextEphemeral = p >= 65535 ? 49152 : p + 1;
+      if (!this.lookup(guestIp, guestPort, hostIp, p)) return p;
+    }
+    return 0;
+  }
+
   private established(flow: TcpFlow): void {
     flow.state = 'open';
     flow.sock.accept(this.scheduler.now());
