@@ -25,6 +25,7 @@ import { daemonApi } from './api.js';
 import type { Lease, TransportInfo } from './control-types.js';
 import type { HnetConfig } from './config.js';
 import { GatewayServices, DNS_PORT } from './services.js';
+import { L2Switch } from '../iface/switch.js';
 
 export interface DaemonOptions {
   cfg: StackConfig;
@@ -57,6 +58,8 @@ export class Daemon {
   readonly icmp: IcmpNat;
   readonly tcp: TcpNat;
   readonly services: GatewayServices;
+  /** Guest-to-guest frames are switched here; the stack is one more station (DESIGN §2). */
+  readonly switch: L2Switch;
   readonly startedAt = Date.now();
   private readonly transports: Transport[] = [];
   private readonly links = new Set<Link>();
@@ -69,6 +72,7 @@ export class Daemon {
 
   constructor(readonly opts: DaemonOptions) {
     this.iface = new Interface(opts.cfg, this.counters);
+    this.switch = new L2Switch(opts.cfg.gatewayMac, this.counters);
     const clock = () => this.scheduler.now();
     this.udp = new UdpNat(this.iface, this.counters, clock);
     this.icmp = new IcmpNat(this.iface, this.counters, clock);
@@ -84,6 +88,7 @@ export class Daemon {
     this.housekeeping = {
       poll: (now) => {
         this.iface.poll(now);
+        this.switch.age(now);
         this.udp.poll(now);
         this.icmp.poll(now);
         if (this.iface.lastInternalError) {
@@ -121,17 +126,20 @@ export class Daemon {
     group.add(link);
     this.links.add(link);
     this.iface.attach(port);
+    this.switch.attach(port);
     this.counters.inc('links.attached');
     this.opts.log.info('guest link up', { link: link.id, kind: link.kind });
     const captures = this.captures;
     link.onFrame = (frame) => {
       if (captures.size > 0) for (const c of captures) c(frame);
-      this.iface.receive(port, frame, this.scheduler.now());
+      const now = this.scheduler.now();
+      if (this.switch.ingress(port, frame, now)) this.iface.receive(port, frame, now);
     };
     link.onClose = () => {
       group.delete(link);
       this.links.delete(link);
       this.iface.detach(port);
+      this.switch.detach(port);
       this.opts.log.info('guest link down', { link: link.id });
     };
   }
