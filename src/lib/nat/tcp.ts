@@ -34,6 +34,12 @@ export interface TcpNatOptions {
 /** A local service on the gateway (DNS over TCP, the HTTP proxy): a fresh Duplex per connection. */
 export type GatewayService = (info: { guest: string }) => Duplex;
 
+/** A guest flow's destination as the host would reach it (after egress mapping), for TcpNat.intercept. */
+export interface InterceptTarget {
+  address: string;
+  port: number;
+}
+
 type FlowState = 'connecting' | 'open' | 'closed';
 
 const COALESCE_BYTES = 64 * 1024;
@@ -81,6 +87,12 @@ export class TcpNat {
   private readonly maxConnecting: number;
   private readonly socketConfig: TcpSocketConfig;
   readonly services = new Map<number, GatewayService>();
+  /**
+   * Transparent proxying (start --transparent-proxy): may claim a guest flow to
+   * a non-gateway destination, which is then served like a gateway service
+   * (handshake completed at once, no host connect by the NAT).
+   */
+  intercept: ((dst: InterceptTarget) => GatewayService | undefined) | null = null;
   private flowCount = 0;
   private hostSockets = 0;
 
@@ -141,13 +153,16 @@ export class TcpNat {
       return this.resetUnexpected(t);
     }
     if (!toGateway && this.connecting >= this.maxConnecting) return this.counters.drop('tcp_connect_limit');
+    const claimed = !toGateway && this.intercept ? this.intercept({ address: egress.hostAddress, port: seg.dstPort }) : undefined;
     const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.socketConfig);
     const flow = new TcpFlow(this, t.src, seg.srcPort, t.dst, seg.dstPort, sock);
     flow.synQuote = Buffer.from(t.quote);
     this.insert(flow);
     this.counters.inc('tcp.flows_opened');
-    if (service) {
-      this.attachHost(flow, service({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` }));
+    const local = service ?? claimed;
+    if (local) {
+      if (claimed) this.counters.inc('tcp.intercepted');
+      this.attachHost(flow, local({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` }));
       this.established(flow);
       return;
     }
