@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { HnetError } from '../errors.js';
 import { ipv4ToString, macToString } from '../wire/addr.js';
 import type { Daemon } from './daemon.js';
-import type { Connection, DaemonApi, Lease, PortForward, ProxyBody, StatusBody } from './control-types.js';
+import type { Connection, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, StatusBody } from './control-types.js';
 
 const require = createRequire(import.meta.url);
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
@@ -40,13 +40,13 @@ export function daemonApi(d: Daemon): DaemonApi {
       };
     },
     listPorts(): PortForward[] {
-      return [];
+      return d.forwards.list();
     },
-    async addPort(): Promise<PortForward> {
-      throw notYet('publishing guest ports');
+    addPort(p: PortForwardRequest): Promise<PortForward> {
+      return d.forwards.add(p);
     },
-    async removePort(): Promise<void> {
-      throw notYet('publishing guest ports');
+    removePort(proto: Proto, hostIp: string, hostPort: number): Promise<void> {
+      return d.forwards.remove(proto, hostIp, hostPort);
     },
     getProxy(): ProxyBody {
       return { http: null, https: null, noProxy: [], source: 'none' };

@@ -26,6 +26,9 @@ import type { Lease, TransportInfo } from './control-types.js';
 import type { HnetConfig } from './config.js';
 import { GatewayServices, DNS_PORT } from './services.js';
 import { L2Switch } from '../iface/switch.js';
+import { ForwardManager } from '../nat/forward.js';
+import { portHolder } from '../nat/forward-bind.js';
+import { run as runHost } from '../host/exec.js';
 
 export interface DaemonOptions {
   cfg: StackConfig;
@@ -57,6 +60,8 @@ export class Daemon {
   readonly udp: UdpNat;
   readonly icmp: IcmpNat;
   readonly tcp: TcpNat;
+  /** Port forwards: host listeners -> guest ports (hnet ports). */
+  readonly forwards: ForwardManager;
   readonly services: GatewayServices;
   /** Guest-to-guest frames are switched here; the stack is one more station (DESIGN §2). */
   readonly switch: L2Switch;
@@ -77,11 +82,22 @@ export class Daemon {
     this.udp = new UdpNat(this.iface, this.counters, clock);
     this.icmp = new IcmpNat(this.iface, this.counters, clock);
     this.tcp = new TcpNat(this.iface, this.counters, this.scheduler);
+    this.forwards = new ForwardManager({
+      cfg: opts.cfg,
+      counters: this.counters,
+      clock,
+      guests: () => this.iface.neighbors.entries().map(([ip]) => ip),
+      openTcp: (guestIp, guestPort, host) => this.tcp.openToGuest(guestIp, guestPort, host),
+      sendUdp: (src, srcPort, dst, dstPort, payload) => this.iface.sendUdp(src, srcPort, dst, dstPort, payload),
+      holderOf: (proto, port) => portHolder(runHost, proto, port),
+    });
     this.services = new GatewayServices(this.iface, this.counters, { cfg: opts.cfg, config: opts.config, leasesFile: opts.paths.leases, dnsUpstreams: opts.dnsUpstreams });
     this.tcp.services.set(DNS_PORT, this.services.dnsOverTcp());
     this.iface.handlers = {
       gatewayUdp: (_now, d) => this.services.handleUdp(d),
-      udp: (now, d) => this.udp.handle(now, d),
+      udp: (now, d) => {
+        if (!this.forwards.handleUdp(now, d)) this.udp.handle(now, d);
+      },
       echo: (now, e) => this.icmp.handle(now, e),
       tcp: (now, t) => this.tcp.handle(now, t),
     };
@@ -90,6 +106,7 @@ export class Daemon {
         this.iface.poll(now);
         this.switch.age(now);
         this.udp.poll(now);
+        this.forwards.poll(now);
         this.icmp.poll(now);
         if (this.iface.lastInternalError) {
           opts.log.error('internal error while handling a frame (dropped)', { error: String(this.iface.lastInternalError.stack ?? this.iface.lastInternalError) });
@@ -115,6 +132,7 @@ export class Daemon {
       this.opts.log.info('listening', { uri: transport.uri, attach: transport.describe() });
     }
     this.scheduler.schedule(this.housekeeping, this.scheduler.now() + HOUSEKEEPING_MS);
+    await this.restoreForwards();
   }
 
   private attach(raw: Link, group: Set<Link>): void {
@@ -207,7 +225,20 @@ export class Daemon {
     };
   }
 
+  /** Re-open the forwards saved in config.json; one that cannot bind is logged, not fatal. */
+  private async restoreForwards(): Promise<void> {
+    for (const p of this.opts.config.ports) {
+      try {
+        await this.forwards.add(p);
+        this.opts.log.info('forwarding', { proto: p.proto, host: `${p.hostIp}:${p.hostPort}`, guest: `${p.guestIp ?? 'auto'}:${p.guestPort}` });
+      } catch (err) {
+        this.opts.log.warn('saved port forward not applied', { proto: p.proto, host: `${p.hostIp}:${p.hostPort}`, error: (err as Error).message });
+      }
+    }
+  }
+
   async stop(): Promise<void> {
+    await this.forwards.closeAll();
     this.tcp.closeAll();
     this.udp.closeAll();
     this.icmp.closeAll();
