@@ -38,6 +38,12 @@ export interface SpawnDaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Run it inside a namespace (`ip netns exec NS`). */
   netns?: string;
+  /**
+   * argv prefix the daemon command is appended to (after netns), e.g.
+   * ['unshare', '-m', 'sh', '-c', 'mount --bind ... && exec "$@"', 'sh'];
+   * the prefix must exec the command so pid and signals reach the daemon.
+   */
+  wrap?: string[];
 }
 
 export async function spawnDaemon(args: string[], opts: SpawnDaemonOptions = {}): Promise<DaemonProcess> {
@@ -45,8 +51,9 @@ export async function spawnDaemon(args: string[], opts: SpawnDaemonOptions = {})
   const madeHome = hasHome ? undefined : mkdtempSync(join(tmpdir(), 'hnt-home-'));
   const home = madeHome ?? args[args.indexOf('--home') + 1] ?? args.find((a) => a.startsWith('--home='))!.slice(7);
   const nodeArgs = ['--import', 'tsx', '--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'start', ...(madeHome ? ['--home', madeHome] : []), ...args];
-  const [cmd, cmdArgs] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-  const proc = spawn(cmd as string, cmdArgs as string[], { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const inner = opts.wrap ? [...opts.wrap, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
+  const [cmd, ...cmdArgs] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...inner] : inner;
+  const proc = spawn(cmd, cmdArgs, { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers = new Set<() => void>();
