@@ -5,7 +5,7 @@
  *   qemu:NAME.sock             the same, at HOME/run/NAME.sock
  *   qemu+tcp://HOST:PORT       the same over TCP; HOST must be loopback unless ?allow-remote=1
  *   vfkit:///abs/path.sock     unix datagram socket, one frame per datagram (also vfkit:NAME.sock)
- *   vpnkit:///abs/path.sock    parsed; no transport yet (HNET_UNSUPPORTED)
+ *   vpnkit:///abs/path.sock    hyperkit/vpnkit v22 handshake, then 2-byte LE framing (also vpnkit:NAME.sock)
  *   stdio:                     2-byte LE length framing on stdin/stdout
  *   tap:NAME[?netns=NS]        Linux tap device
  *
@@ -13,13 +13,14 @@
  * the URI, what is wrong, and an example that works.
  */
 import { isAbsolute, join } from 'node:path';
-import { HnetError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
 import type { Transport } from './link.js';
 import { QemuStreamTransport } from './qemu.js';
 import { StdioTransport } from './stdio.js';
 import { TapTransport, validIfName, MAX_MTU } from './tap.js';
 import { VfkitTransport } from './vfkit.js';
+import { VpnkitTransport } from './vpnkit.js';
 
 export type ListenSpec =
   | { kind: 'qemu'; uri: string; path: string }
@@ -139,6 +140,6 @@ export function createTransport(spec: ListenSpec, opts: TransportOptions): Trans
     case 'tap':
       return new TapTransport(spec.uri, { name: spec.name, netns: spec.netns }, opts);
     case 'vpnkit':
-      throw new HnetError('HNET_UNSUPPORTED', 'the vpnkit transport is not implemented yet', ['use qemu:// or vfkit:// meanwhile']);
+      return new VpnkitTransport(spec.uri, spec.path, opts);
   }
 }
