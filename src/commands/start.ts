@@ -13,6 +13,9 @@ import { theme } from '../lib/ui/theme.js';
 import { loadConfig } from '../lib/daemon/config.js';
 import { parseDnsUpstream } from '../lib/daemon/services.js';
 import { UsageError } from '../lib/errors.js';
+import { chooseStartSubnet } from '../lib/iface/subnet-choice.js';
+import { readRoutes } from '../lib/host/routes.js';
+import { run } from '../lib/host/exec.js';
 
 export default class Start extends BaseCommand {
   static override summary = 'Run the hnet daemon in the foreground';
@@ -22,7 +25,7 @@ export default class Start extends BaseCommand {
 
   static override flags = {
     listen: Flags.string({ char: 'l', multiple: true, description: 'where guests attach: qemu:///abs.sock, qemu+tcp://HOST:PORT, vfkit:///abs.sock, vpnkit:///abs.sock, stdio:, tap:NAME[?netns=NS]' }),
-    subnet: Flags.string({ description: 'guest IPv4 subnet', default: '192.168.65.0/24' }),
+    subnet: Flags.string({ description: 'guest IPv4 subnet (default 192.168.65.0/24, or the next free /24 when a host route overlaps it)' }),
     mtu: Flags.integer({ description: `guest MTU (576..${MAX_MTU})`, default: 1500 }),
     pcap: Flags.string({ description: 'write every frame, both directions, to this pcap file' }),
     'host-loopback': Flags.boolean({ description: "NAT the host address (.254) to the host's 127.0.0.1", default: true, allowNo: true }),
@@ -37,7 +40,9 @@ export default class Start extends BaseCommand {
     const { flags } = await this.parse(Start);
     const paths = this.paths(flags.home);
     const log = createLogger(flags['log-level'] as LogLevel, flags['log-format'] as LogFormat);
-    const cfg = buildStackConfig({ subnet: flags.subnet, mtu: flags.mtu, hostLoopback: flags['host-loopback'], allowEgress: flags['allow-egress'] });
+    const choice = await chooseStartSubnet(flags.subnet, () => readRoutes(run));
+    if (choice.message) process.stderr.write(`${theme.warn('!')} ${choice.message}\n`);
+    const cfg = buildStackConfig({ subnet: choice.subnet, mtu: flags.mtu, hostLoopback: flags['host-loopback'], allowEgress: flags['allow-egress'] });
     const listen = flags.listen ?? [`qemu://${paths.runDir}/qemu.sock`];
     const config = loadConfig(paths.config); // a broken file stops us here, untouched
     const dnsUpstreams = (flags['dns-upstream'] ?? []).map((u) => {

@@ -84,3 +84,17 @@ export function chooseSubnet(routes: HostRoute[], requested?: string, candidates
   }
   return { subnet: free, changed: true, explicit, overlaps, message: `using ${free}: the default ${text} overlaps host route ${describe(overlaps)} (pass --subnet to choose)` };
 }
+
+/**
+ * What `hnet start` calls: read the host's routes and choose. A routing table
+ * that cannot be read changes nothing (the subnet asked for, or the default).
+ */
+export async function chooseStartSubnet(requested: string | undefined, read: () => Promise<HostRoute[]>): Promise<SubnetChoice> {
+  let routes: HostRoute[];
+  try {
+    routes = await read();
+  } catch {
+    return { subnet: requested ?? DEFAULT_SUBNET, changed: false, explicit: requested !== undefined, overlaps: [] };
+  }
+  return chooseSubnet(routes, requested);
+}
