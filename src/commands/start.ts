@@ -33,6 +33,7 @@ export default class Start extends BaseCommand {
     'log-level': Flags.option({ options: ['debug', 'info', 'warn', 'error'] as const, default: 'info' })(),
     'log-format': Flags.option({ options: ['text', 'json'] as const, default: 'text' })(),
     'dns-upstream': Flags.string({ multiple: true, description: "DNS server (IP[:PORT]) for forwarded query types, instead of the host's nameservers" }),
+    'transparent-proxy': Flags.boolean({ description: "guest TCP to ports 80 and 443 goes through the host's upstream proxy (Host header / TLS SNI), honouring no_proxy", default: false }),
     'fault-drop': Flags.string({ hidden: true, description: 'drop this share (0..1) of frames sent to guests, for tests' }),
   };
 
@@ -53,7 +54,7 @@ export default class Start extends BaseCommand {
     const spinner = startSpinner('starting hnet');
     let result: StartResult;
     try {
-      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faultDropRate: flags['fault-drop'] ? Number(flags['fault-drop']) : undefined });
+      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faultDropRate: flags['fault-drop'] ? Number(flags['fault-drop']) : undefined, transparentProxy: flags['transparent-proxy'] });
     } catch (err) {
       spinner.fail('hnet could not start');
       throw err;

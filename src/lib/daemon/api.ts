@@ -5,17 +5,12 @@
  */
 import type { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { HnetError } from '../errors.js';
 import { ipv4ToString, macToString } from '../wire/addr.js';
 import type { Daemon } from './daemon.js';
-import type { Connection, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, StatusBody } from './control-types.js';
+import type { Connection, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, ProxyUpdate, StatusBody } from './control-types.js';
 
 const require = createRequire(import.meta.url);
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
-
-function notYet(what: string): HnetError {
-  return new HnetError('HNET_UNSUPPORTED', `${what} is not available in this version of hnet`, ['upgrade hnet']);
-}
 
 export function daemonApi(d: Daemon): DaemonApi {
   return {
@@ -49,10 +44,11 @@ export function daemonApi(d: Daemon): DaemonApi {
       return d.forwards.remove(proto, hostIp, hostPort);
     },
     getProxy(): ProxyBody {
-      return { http: null, https: null, noProxy: [], source: 'none' };
+      return d.proxy.state.body();
     },
-    async putProxy(): Promise<ProxyBody> {
-      throw notYet('applying proxy settings to the daemon');
+    async putProxy(update: ProxyUpdate): Promise<ProxyBody> {
+      // Live: new requests use these settings, open connections keep theirs.
+      return d.proxy.state.apply(update, 'api');
     },
     leases(): Lease[] {
       return d.leases();

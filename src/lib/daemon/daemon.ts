@@ -29,6 +29,7 @@ import { L2Switch } from '../iface/switch.js';
 import { ForwardManager } from '../nat/forward.js';
 import { portHolder } from '../nat/forward-bind.js';
 import { run as runHost } from '../host/exec.js';
+import { setupGatewayProxy, type GatewayProxy } from './proxy-state-service.js';
 
 export interface DaemonOptions {
   cfg: StackConfig;
@@ -41,6 +42,8 @@ export interface DaemonOptions {
   pcap?: string;
   /** Share of frames sent to guests that are dropped on purpose (tests, --fault-drop). */
   faultDropRate?: number;
+  /** Guest TCP to ports 80/443 goes through the upstream proxy (start --transparent-proxy). */
+  transparentProxy?: boolean;
 }
 
 export interface DaemonSummary {
@@ -63,6 +66,8 @@ export class Daemon {
   /** Port forwards: host listeners -> guest ports (hnet ports). */
   readonly forwards: ForwardManager;
   readonly services: GatewayServices;
+  /** The guest-facing HTTP proxy on gateway:3128 and its live settings (GET/PUT /v1/proxy). */
+  readonly proxy: GatewayProxy;
   /** Guest-to-guest frames are switched here; the stack is one more station (DESIGN §2). */
   readonly switch: L2Switch;
   readonly startedAt = Date.now();
@@ -93,6 +98,7 @@ export class Daemon {
     });
     this.services = new GatewayServices(this.iface, this.counters, { cfg: opts.cfg, config: opts.config, leasesFile: opts.paths.leases, dnsUpstreams: opts.dnsUpstreams });
     this.tcp.services.set(DNS_PORT, this.services.dnsOverTcp());
+    this.proxy = setupGatewayProxy(this.tcp, { cfg: opts.cfg, config: opts.config, counters: this.counters, log: opts.log, transparent: opts.transparentProxy });
     this.iface.handlers = {
       gatewayUdp: (_now, d) => this.services.handleUdp(d),
       udp: (now, d) => {
@@ -240,6 +246,7 @@ export class Daemon {
   async stop(): Promise<void> {
     await this.forwards.closeAll();
     this.tcp.closeAll();
+    this.proxy.proxy.close();
     this.udp.closeAll();
     this.icmp.closeAll();
     this.scheduler.stop();
