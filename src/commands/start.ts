@@ -13,6 +13,8 @@ import { theme } from '../lib/ui/theme.js';
 import { loadConfig } from '../lib/daemon/config.js';
 import { parseDnsUpstream } from '../lib/daemon/services.js';
 import { UsageError } from '../lib/errors.js';
+import { defaultListenUris, parseListenUri } from '../lib/phy/uri.js';
+import { attachHintLines } from '../lib/phy/attach-hints.js';
 import { chooseStartSubnet } from '../lib/iface/subnet-choice.js';
 import { readRoutes } from '../lib/host/routes.js';
 import { run } from '../lib/host/exec.js';
@@ -44,7 +46,7 @@ export default class Start extends BaseCommand {
     const choice = await chooseStartSubnet(flags.subnet, () => readRoutes(run));
     if (choice.message) process.stderr.write(`${theme.warn('!')} ${choice.message}\n`);
     const cfg = buildStackConfig({ subnet: choice.subnet, mtu: flags.mtu, hostLoopback: flags['host-loopback'], allowEgress: flags['allow-egress'] });
-    const listen = flags.listen ?? [`qemu://${paths.runDir}/qemu.sock`];
+    const listen = flags.listen ?? defaultListenUris(paths.home);
     const config = loadConfig(paths.config); // a broken file stops us here, untouched
     const dnsUpstreams = (flags['dns-upstream'] ?? []).map((u) => {
       const parsed = parseDnsUpstream(u);
@@ -63,6 +65,7 @@ export default class Start extends BaseCommand {
     const s = result.summary;
     this.log(`${theme.bold('hnet')} serving ${theme.code(s.subnet)} (gateway ${s.gateway}, host ${s.hostIp}, MTU ${s.mtu})`);
     for (const l of s.listen) this.log(`  ${theme.dim('listen')} ${l}`);
+    for (const h of attachHintLines(listen, paths.home, parseListenUri)) this.log(theme.dim(h));
     process.stderr.write(`hnet ready (pid ${process.pid})\n`);
     await result.stopped;
     return result;
