@@ -1,0 +1,100 @@
+/**
+ * One measurement each: iperf3 throughput (guest->host, host->guest, port
+ * forward), sockperf TCP ping-pong latency, short-connection rate and a held
+ * set of open connections, all between a guest namespace and servers on the
+ * host. Parsers for the tools' output are exported for tests. Each function
+ * returns raw numbers; the caller aggregates runs into medians.
+ */
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sh, nsh, start, cpuSeconds, type Started } from './proc.js';
+
+const CONN_TOOL = join(dirname(fileURLToPath(import.meta.url)), '../tools/conn-tool.mjs');
+
+export interface Throughput {
+  gbps: number;
+  bytes: number;
+  /** The forwarder's CPU seconds during the run (NaN without a forwarder). */
+  cpuS: number;
+}
+
+/** Receiver-side throughput from `iperf3 -J` output. */
+export function parseIperf(json: string): { gbps: number; bytes: number } {
+  const r = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second: number; bytes: number } } };
+  if (r.error) throw new Error(`iperf3: ${r.error}`);
+  const s = r.end?.sum_received;
+  if (!s) throw new Error('iperf3: no end.sum_received in output');
+  return { gbps: s.bits_per_second / 1e9, bytes: s.bytes };
+}
+
+/** p50 and p99 in microseconds from `sockperf ping-pong` output. */
+export function parseSockperf(text: string): { p50: number; p99: number } {
+  const pick = (p: string) => {
+    const m = new RegExp(`percentile ${p.replace('.', '\\.')} =\\s*([\\d.]+)`).exec(text);
+    if (!m) throw new Error(`sockperf: no percentile ${p} in output:\n${text.slice(-400)}`);
+    return Number(m[1]);
+  };
+  return { p50: pick('50.000'), p99: pick('99.000') };
+}
+
+export interface HostServers {
+  iperfPort: number;
+  sockperfPort: number;
+  connPort: number;
+  stop(): Promise<void>;
+}
+
+/** iperf3, sockperf and the echo server on the host, bound to `bind`. */
+export async function startHostServers(bind: string, ports: [number, number, number]): Promise<HostServers> {
+  const started: Started[] = [];
+  const [ip3, sp, cp] = ports;
+  try {
+    started.push(await start('iperf3', ['-s', '--forceflush', '-B', bind, '-p', String(ip3)], { ready: /Server listening/ }));
+    started.push(await start('sockperf', ['server', '--tcp', '-i', bind, '-p', String(sp)], { ready: /Warmup|sockperf: \[tid/ }));
+    started.push(await start(process.execPath, [CONN_TOOL, 'server', bind, String(cp)], { ready: /listening/ }));
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw err;
+  }
+  return { iperfPort: ip3, sockperfPort: sp, connPort: cp, stop: async () => void (await Promise.all(started.map((s) => s.stop()))) };
+}
+
+/** iperf3 from the guest to the host (reverse=true: host sends to guest). */
+export async function iperfGuest(ns: string, target: string, port: number, o: { reverse: boolean; streams: number; seconds: number; pid?: number }): Promise<Throughput> {
+  const cpu0 = o.pid ? cpuSeconds(o.pid) : NaN;
+  const out = await nsh(ns, 'iperf3', ['-c', target, '-p', String(port), '-t', String(o.seconds), '-P', String(o.streams), '-J', ...(o.reverse ? ['-R'] : [])], (o.seconds + 20) * 1000);
+  const cpuS = o.pid ? cpuSeconds(o.pid) - cpu0 : NaN;
+  return { ...parseIperf(out), cpuS };
+}
+
+/** iperf3 from the host through a port forward to a server in the guest (host->guest). */
+export async function iperfForward(ns: string, fwd: { host: string; port: number }, guestPort: number, o: { seconds: number; pid?: number }): Promise<Throughput> {
+  const srv = await start('ip', ['netns', 'exec', ns, 'iperf3', '-s', '--forceflush', '-p', String(guestPort)], { ready: /Server listening/ });
+  try {
+    const cpu0 = o.pid ? cpuSeconds(o.pid) : NaN;
+    const out = await sh('iperf3', ['-c', fwd.host, '-p', String(fwd.port), '-t', String(o.seconds), '-J'], (o.seconds + 20) * 1000);
+    const cpuS = o.pid ? cpuSeconds(o.pid) - cpu0 : NaN;
+    return { ...parseIperf(out), cpuS };
+  } finally {
+    await srv.stop();
+  }
+}
+
+/** sockperf TCP ping-pong, 64-byte messages, from the guest to the host. */
+export async function latency(ns: string, target: string, port: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const out = await nsh(ns, 'sockperf', ['ping-pong', '--tcp', '-i', target, '-p', String(port), '-t', String(seconds), '-m', '64'], (seconds + 20) * 1000);
+  return parseSockperf(out);
+}
+
+/** Short TCP connections per second from the guest to the host's echo server. */
+export async function connRate(ns: string, target: string, port: number, seconds: number, concurrency = 16): Promise<number> {
+  const out = await nsh(ns, process.execPath, [CONN_TOOL, 'rate', target, String(port), String(seconds), String(concurrency)], (seconds + 30) * 1000);
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { connections: number; seconds: number };
+  return r.connections / r.seconds;
+}
+
+/** Open `n` connections from the guest to the host and keep them until release(). */
+export async function holdConnections(ns: string, target: string, port: number, n: number): Promise<{ release(): Promise<void> }> {
+  const h = await start('ip', ['netns', 'exec', ns, process.execPath, CONN_TOOL, 'hold', target, String(port), String(n)], { ready: new RegExp(`held ${n}\\b`), timeoutMs: 60_000 });
+  return { release: () => h.stop() };
+}

@@ -1,0 +1,193 @@
+/**
+ * `npm run bench` (Linux, root): the same namespace guest served in turn by
+ * hnet, slirp4netns, pasta and a kernel veth pair, interleaved per round
+ * (A B C D, A B C D, ...), medians over rounds; writes bench/results/latest.json,
+ * latest.md, latest.svg, appends history.jsonl, and prints the table.
+ *
+ *   --rounds N       interleaved rounds (default 2)
+ *   --seconds S      seconds per iperf3/sockperf/connection run (default 2)
+ *   --peers a,b      subset of hnet,slirp4netns,pasta,veth
+ *   --committed      run hnet from `git archive HEAD` (the code as committed)
+ *   --no-build       use the existing dist/ as is
+ *   --profile        hnet only, under `node --cpu-prof`, through the TCP rows; prints its top self-time functions
+ *   --label TEXT     what changed, recorded in history.jsonl
+ *   --out DIR        results folder (default bench/results)
+ *
+ * Traffic stays on this machine: see the SAFETY note in lib/peers.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PEERS, startPeer, type Peer, type PeerName } from './lib/peers.js';
+import { connRate, holdConnections, iperfForward, iperfGuest, latency, startHostServers } from './lib/measure.js';
+import { freePorts, killAll, rssMiB, sh, sleep } from './lib/proc.js';
+import { addSample, historyLine, markdownTable, summarize, svgChart, type Results, type Samples } from './lib/report.js';
+import { renderTop, summarizeFile } from './lib/profile.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '2' },
+    peers: { type: 'string', default: PEERS.join(',') },
+    committed: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    label: { type: 'string', default: '' },
+    out: { type: 'string', default: join(REPO, 'bench/results') },
+  },
+});
+
+const GUEST_PORT = 5301; // inside the guest namespace, always free
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function prepareHnet(): Promise<{ root: string; commit: string; cleanup(): void }> {
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim();
+  if (!opt.committed) {
+    if (!opt['no-build']) build(REPO);
+    return { root: REPO, commit: `${commit}${dirtyMark()}`, cleanup: () => undefined };
+  }
+  const root = mkdtempSync(join(tmpdir(), 'hnb-tree-'));
+  execFileSync('sh', ['-c', `git archive HEAD | tar -x -C '${root}'`], { cwd: REPO });
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  build(root);
+  return { root, commit, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+function dirtyMark(): string {
+  const s = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin'], { cwd: REPO }).toString().trim();
+  return s ? '+dirty' : '';
+}
+
+function build(root: string): void {
+  log(`building hnet in ${root}`);
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function environment(commit: string): Promise<Results['env']> {
+  const ver = async (cmd: string, args: string[], re: RegExp) => re.exec(await sh(cmd, args).catch((e: Error) => e.message))?.[1] ?? '?';
+  return {
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    commit,
+    cpu: cpus()[0]?.model.trim() ?? '?',
+    cores: cpus().length,
+    kernel: release(),
+    node: process.versions.node,
+    versions: {
+      slirp4netns: await ver('slirp4netns', ['--version'], /slirp4netns version (\S+)/),
+      iperf3: await ver('iperf3', ['--version'], /iperf (\S+)/),
+      passt: await ver('dpkg-query', ['-W', '-f', '${Version}', 'passt'], /(\S+)/),
+      sockperf: await ver('dpkg-query', ['-W', '-f', '${Version}', 'sockperf'], /(\S+)/),
+    },
+  };
+}
+
+/** Every row for one peer at one MTU; samples go into `s`. */
+async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tcpOnly: boolean): Promise<void> {
+  const p = peer.name;
+  const srv = await startHostServers(peer.serverBind, (await freePorts(3)) as [number, number, number]);
+  try {
+    if (mtu === 1500 && peer.daemonPid && !tcpOnly) {
+      await sleep(500);
+      addSample(s, 'rss-idle', p, rssMiB(peer.daemonPid));
+    }
+    for (const reverse of [false, true]) {
+      for (const streams of [1, 4]) {
+        const dir = reverse ? 'h2g' : 'g2h';
+        const t = await iperfGuest(peer.ns, peer.hostTarget, srv.iperfPort, { reverse, streams, seconds: secs, pid: peer.daemonPid });
+        addSample(s, `tcp-${dir}-${streams}-${mtu}`, p, t.gbps);
+        if (streams === 1) addSample(s, `cpu-${dir}-${mtu}`, p, t.cpuS / (t.bytes / 1e9));
+        log(`  ${p} mtu ${mtu} ${dir} x${streams}: ${t.gbps.toFixed(2)} Gbit/s`);
+      }
+    }
+    if (tcpOnly) return;
+    if ('skip' in peer.forward) log(`  ${p} port forward: skipped (${peer.forward.skip})`);
+    else {
+      const t = await iperfForward(peer.ns, peer.forward, GUEST_PORT, { seconds: secs, pid: peer.daemonPid });
+      addSample(s, `pf-h2g-${mtu}`, p, t.gbps);
+      log(`  ${p} mtu ${mtu} port forward: ${t.gbps.toFixed(2)} Gbit/s`);
+    }
+    if (mtu !== 1500) return;
+    const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs);
+    addSample(s, 'lat-p50', p, lat.p50);
+    addSample(s, 'lat-p99', p, lat.p99);
+    const rate = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs);
+    addSample(s, 'conn-rate', p, rate);
+    log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s`);
+    if (peer.daemonPid) {
+      await sleep(1000); // let TIME_WAIT and closed flows from the rate run settle
+      const held = await holdConnections(peer.ns, peer.hostTarget, srv.connPort, 1000);
+      await sleep(300);
+      addSample(s, 'rss-1000', p, rssMiB(peer.daemonPid));
+      await held.release();
+    }
+  } finally {
+    await srv.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('npm run bench needs Linux and root (network namespaces, tap, veth); run bench/install.sh first');
+  for (const tool of ['iperf3', 'sockperf', 'slirp4netns', 'pasta']) {
+    await sh('sh', ['-c', `command -v ${tool}`]).catch(() => {
+      throw new Error(`${tool} is missing: run bench/install.sh`);
+    });
+  }
+  const t0 = Date.now();
+  const rounds = Number(opt.rounds);
+  const secs = Number(opt.seconds);
+  const peers = (opt.profile ? ['hnet'] : opt.peers!.split(',')) as PeerName[];
+  for (const p of peers) if (!PEERS.includes(p)) throw new Error(`unknown peer ${p}; known: ${PEERS.join(', ')}`);
+  const hnet = await prepareHnet();
+  const profDir = opt.profile ? mkdtempSync(join(tmpdir(), 'hnb-prof-')) : undefined;
+  const samples: Samples = {};
+  const notes: string[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const mtu of [1500, 65520]) {
+        for (const name of peers) {
+          log(`round ${round}/${rounds}: ${name}, MTU ${mtu}`);
+          const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+          const [hostPort] = await freePorts(1);
+          const peer = await startPeer(name, { mtu, hnetRoot: hnet.root, forward: { hostPort: hostPort!, guestPort: GUEST_PORT }, nodeFlags });
+          try {
+            if ('skip' in peer.forward && !notes.some((n) => n.startsWith(`${name}:`))) notes.push(`${name}: port-forward row skipped — ${peer.forward.skip}.`);
+            await measurePeer(peer, mtu, samples, secs, opt.profile!);
+          } finally {
+            await peer.stop();
+          }
+        }
+      }
+    }
+  } finally {
+    hnet.cleanup();
+  }
+  if (profDir) {
+    for (const f of readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile'))) {
+      process.stdout.write(`\n## ${f}\n\n${renderTop(summarizeFile(join(profDir, f), hnet.root))}`);
+    }
+    log(`profiles kept in ${profDir}`);
+    return;
+  }
+  notes.push('veth is the kernel path (no forwarder), so it has no CPU or RSS rows; its "port forward" row is a direct host→guest connection.');
+  notes.push('pasta and slirp4netns reach the host at their gateway addresses (pasta --map-gw, slirp4netns 10.0.2.2); hnet at 192.168.65.254; all map to the host\'s 127.0.0.1.');
+  const results: Results = { env: await environment(hnet.commit), rounds, seconds: secs, peers, notes, medians: summarize(samples, peers), samples };
+  mkdirSync(opt.out!, { recursive: true });
+  const md = markdownTable(results);
+  writeFileSync(join(opt.out!, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(opt.out!, 'latest.md'), md);
+  writeFileSync(join(opt.out!, 'latest.svg'), svgChart(results));
+  appendFileSync(join(opt.out!, 'history.jsonl'), historyLine(results, opt.label || 'bench run'));
+  process.stdout.write(md);
+  log(`bench finished in ${((Date.now() - t0) / 1000).toFixed(0)} s; results in ${opt.out}`);
+}
+
+main().catch((err: Error) => {
+  killAll();
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
