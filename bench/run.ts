@@ -4,7 +4,7 @@
  * (A B C D, A B C D, ...), medians over rounds; writes bench/results/latest.json,
  * latest.md, latest.svg, appends history.jsonl, and prints the table.
  *
- *   --rounds N       interleaved rounds (default 2)
+ *   --rounds N       interleaved rounds (default 3)
  *   --seconds S      seconds per iperf3/sockperf/connection run (default 2)
  *   --peers a,b      subset of hnet,slirp4netns,pasta,veth
  *   --committed      run hnet from `git archive HEAD` (the code as committed)
@@ -31,7 +31,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const { values: opt } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '2' },
     peers: { type: 'string', default: PEERS.join(',') },
     committed: { type: 'boolean', default: false },
