@@ -47,7 +47,7 @@ export function plainHost(): Pick<Facts, 'routes' | 'interfaces' | 'linkKinds'> 
   };
 }
 
-export function fakeFacts(over: Partial<Facts> & { running?: StatusReport | false; config?: HnetConfig } = {}): Facts {
+export function fakeFacts(over: Omit<Partial<Facts>, 'config'> & { running?: StatusReport | false; config?: HnetConfig } = {}): Facts {
   const { running = status(), config = defaultConfig(), ...rest } = over;
   const guest: GuestNetwork = running ? { subnet: running.subnet, mtu: running.mtu, source: 'daemon' } : { subnet: config.subnet ?? '192.168.65.0/24', mtu: 1500, source: config.subnet ? 'config' : 'default' };
   return {
