@@ -66,6 +66,7 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
   };
 
   const curl = (url: string) => guest.exec('curl', ['-sS', '--max-time', '10', url]);
+  const resolveName = async () => JSON.parse((await guest.exec(process.execPath, [join(TOOLS, 'dns-query.mjs'), GATEWAY, `${NAME}.hnet.internal`, 'A', 'udp'])).stdout) as { rcode: string };
 
   before(async function () {
     requireRoot(this, ['ip', 'curl']);
@@ -87,9 +88,10 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
       if (madeEtcNetns) rmdirSync('/etc/netns');
     });
     writeFileSync(join(nsEtc, 'resolv.conf'), `nameserver ${GATEWAY}\n`);
+    await startDaemon();
   });
 
-  it('hnet alias add 10.200.10.1 --name NAME puts it on lo, routed via lo', async () => {
+  it('hnet alias add 10.200.10.1 --name NAME, with the daemon running, puts it on lo, routed via lo', async () => {
     const r = await hnet(['alias', 'add', ALIAS, '--name', NAME, '--home', home]);
     expect(r.code, r.stderr).to.equal(0);
     expect(loAddresses()).to.include(`${ALIAS}/32`);
@@ -98,7 +100,6 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
 
   it("answers a guest's curl to 10.200.10.1 from a host HTTP server bound only to the alias", async () => {
     web = await httpServer({ host: ALIAS, cleanup });
-    await startDaemon();
     await assertRoutedVia(ALIAS, 'lo');
     const { stdout } = await curl(`http://${ALIAS}:${web.port}/via-alias`);
     expect(stdout).to.equal('hello from host GET /via-alias\n');
@@ -111,9 +112,8 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
     expect(refused).to.match(/Connection refused|Couldn't connect|Failed to connect/);
   });
 
-  it('resolves NAME.hnet.internal to the alias for the guest, so curl by name works', async () => {
-    const { stdout } = await guest.exec(process.execPath, [join(TOOLS, 'dns-query.mjs'), GATEWAY, `${NAME}.hnet.internal`, 'A', 'udp']);
-    expect(JSON.parse(stdout)).to.deep.include({ rcode: 'NOERROR', answers: [{ name: `${NAME}.hnet.internal`, type: 'A', data: ALIAS }] });
+  it('resolves NAME.hnet.internal to the alias for the guest (added while the daemon ran), so curl by name works', async () => {
+    expect(await resolveName()).to.deep.include({ rcode: 'NOERROR', answers: [{ name: `${NAME}.hnet.internal`, type: 'A', data: ALIAS }] });
     await assertRoutedVia(ALIAS, 'lo');
     const byName = await curl(`http://${NAME}.hnet.internal:${web.port}/by-name`);
     expect(byName.stdout).to.equal('hello from host GET /by-name\n');
@@ -127,7 +127,7 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
     await startDaemon();
     expect(loAddresses()).to.include(`${ALIAS}/32`);
     await assertRoutedVia(ALIAS, 'lo');
-    const { stdout } = await curl(`http://${ALIAS}:${web.port}/after-restart`);
+    const { stdout } = await curl(`http://${NAME}.hnet.internal:${web.port}/after-restart`);
     expect(stdout).to.equal('hello from host GET /after-restart\n');
   });
 

@@ -4,14 +4,21 @@
  * (it may not own its address yet, RFC 2131 §4.1); DNS answers are async, so
  * the query bytes are copied out of the frame first. DNS over TCP is a
  * GatewayService: one Duplex per guest connection, framed per RFC 7766 §8.
+ * Local DNS records follow config.json while the daemon runs: `hnet alias
+ * add --name` and DNS record edits persist there first (DESIGN §4), so before
+ * answering a query the file's mtime is checked, at most every
+ * RECORDS_CHECK_MS; a changed file is re-read, and one that does not load
+ * keeps the records we have (counted as dns_config_unreadable).
  */
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import type { Counters } from '../counters.js';
 import { parseIpv4 } from '../wire/addr.js';
 import type { Interface, GuestUdp } from '../iface/interface.js';
 import type { StackConfig } from '../iface/config.js';
 import type { GatewayService } from '../nat/tcp.js';
-import type { HnetConfig } from './config.js';
+import { loadConfig, type HnetConfig } from './config.js';
 import { DhcpServer } from '../services/dhcp/server.js';
 import { LeaseStore } from '../services/dhcp/lease-store.js';
 import { DnsServer, type DnsRecord } from '../services/dns/server.js';
@@ -22,6 +29,8 @@ export const DHCP_SERVER_PORT = 67;
 export const DHCP_CLIENT_PORT = 68;
 export const DNS_PORT = 53;
 const LEASE_TIME_S = 3600;
+/** How often config.json's mtime is checked for changed DNS records (ms). */
+export const RECORDS_CHECK_MS = 1000;
 
 export interface ServicesOptions {
   cfg: StackConfig;
@@ -29,6 +38,8 @@ export interface ServicesOptions {
   leasesFile: string | null;
   /** --dns-upstream: replaces the host's nameservers for forwarded types. */
   dnsUpstreams?: Array<{ host: string; port: number }>;
+  /** HOME/config.json, re-read for DNS records when it changes; derived from leasesFile (HOME/state/leases.json) if not given. */
+  configFile?: string | null;
 }
 
 /** config.json DNS records plus `NAME.hnet.internal` for named aliases. */
@@ -44,6 +55,9 @@ export function dnsRecordsOf(config: HnetConfig): DnsRecord[] {
 export class GatewayServices {
   readonly dhcp: DhcpServer;
   readonly dns: DnsServer;
+  private readonly configFile: string | null;
+  private recordsCheckedAt = -Infinity;
+  private configMtime = -1;
 
   constructor(
     private readonly iface: Interface,
@@ -69,6 +83,32 @@ export class GatewayServices {
       counters,
     );
     this.dns = new DnsServer({ hostIp: cfg.hostIp, gateway: cfg.gateway, records: dnsRecordsOf(opts.config), upstreams: opts.dnsUpstreams }, counters);
+    this.configFile = opts.configFile !== undefined ? opts.configFile : opts.leasesFile ? join(dirname(dirname(opts.leasesFile)), 'config.json') : null;
+    this.configMtime = this.mtimeOf();
+  }
+
+  private mtimeOf(): number {
+    if (!this.configFile) return -1;
+    try {
+      return statSync(this.configFile).mtimeMs;
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Re-read config.json's DNS records (aliases, dnsRecords) if the file changed since we last looked. */
+  refreshRecords(now = Date.now()): void {
+    if (!this.configFile || now - this.recordsCheckedAt < RECORDS_CHECK_MS) return;
+    this.recordsCheckedAt = now;
+    const mtime = this.mtimeOf();
+    if (mtime === this.configMtime) return;
+    this.configMtime = mtime;
+    try {
+      this.dns.setRecords(dnsRecordsOf(loadConfig(this.configFile)));
+      this.counters.inc('dns.records_reloaded');
+    } catch {
+      this.counters.inc('dns_config_unreadable');
+    }
   }
 
   /** The Interface's gatewayUdp handler: true when a service took the datagram. */
@@ -81,6 +121,7 @@ export class GatewayServices {
     if (d.dstPort === DNS_PORT && d.dst === this.iface.cfg.gateway) {
       const query = Buffer.from(d.payload);
       const { src, srcPort } = d;
+      this.refreshRecords();
       void this.dns.handleUdp(query).then((answer) => {
         if (answer) this.iface.sendUdp(this.iface.cfg.gateway, DNS_PORT, src, srcPort, answer);
       });
@@ -106,6 +147,7 @@ export class GatewayServices {
             duplex.destroy();
             return callback();
           }
+          if (messages.length > 0) this.refreshRecords();
           for (const m of messages) {
             pending++;
             void this.dns.handleTcp(m).then((answer) => {
