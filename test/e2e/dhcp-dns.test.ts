@@ -194,6 +194,12 @@ describe('e2e: DHCP and DNS for namespace guests through the daemon (issue 4)', 
       expect(zone.queries).to.deep.include({ name: `big.${ZONE}`, type: 'TXT', transport: 'tcp' });
     });
 
+    it('honours an EDNS0 payload size of 4096: the same TXT arrives whole over UDP (RFC 6891 §6.2.5)', async () => {
+      const r = await dnsQuery(guests[1], `big.${ZONE}`, 'TXT', 'udp', '4096');
+      expect(r).to.deep.include({ rcode: 'NOERROR', tc: false, transport: 'udp' });
+      expect(r.answers!.map((x) => x.data)).to.deep.equal([BIG_TXT]);
+    });
+
     it('resolves a name that only the private /etc/hosts knows, without asking any nameserver', async () => {
       expect(readFileSync('/etc/hosts', 'utf8')).to.not.include(HOSTS_ONLY.name);
       const r = await dnsQuery(guests[1], HOSTS_ONLY.name, 'A');
