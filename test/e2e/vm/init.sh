@@ -18,7 +18,7 @@ for kv in $(cat /proc/cmdline); do
 done
 ip link set lo up
 ip link set eth0 up || echo "HNET eth0 fail no interface"
-if udhcpc -i eth0 -n -q -t 5 -T 2; then echo "HNET dhcp ok"; else echo "HNET dhcp fail"; fi
+if udhcpc -i eth0 -s /usr/share/udhcpc/default.script -n -q -t 5 -T 2; then echo "HNET dhcp ok"; else echo "HNET dhcp fail"; fi
 addr=$(nslookup host.hnet.internal 2>/dev/null | sed -n 's/^Address[^:]*: *\([0-9.]*\).*/\1/p' | grep -v '^$' | tail -n1)
 if [ -n "$addr" ]; then echo "HNET dns ok $addr"; else echo "HNET dns fail"; nslookup host.hnet.internal; fi
 if [ -n "$url" ]; then
