@@ -13,11 +13,26 @@ import { theme } from '../lib/ui/theme.js';
 import { loadConfig } from '../lib/daemon/config.js';
 import { parseDnsUpstream } from '../lib/daemon/services.js';
 import { UsageError } from '../lib/errors.js';
+import type { FaultOptions } from '../lib/phy/faults.js';
 import { defaultListenUris, parseListenUri } from '../lib/phy/uri.js';
 import { attachHintLines } from '../lib/phy/attach-hints.js';
 import { chooseStartSubnet } from '../lib/iface/subnet-choice.js';
 import { readRoutes } from '../lib/host/routes.js';
 import { run } from '../lib/host/exec.js';
+
+/** Test-only impairments from the hidden --fault-drop and --fault-rx flags. */
+function parseFaults(drop?: string, rx?: string): FaultOptions | undefined {
+  if (!drop && !rx) return undefined;
+  const f: FaultOptions = { dropSendRate: drop ? Number(drop) : 0 };
+  for (const part of (rx ?? '').split(',').filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (k === 'loss') f.dropRecvRate = Number(v);
+    else if (k === 'reorder') f.reorderRecvRate = Number(v);
+    else if (k === 'duplicate') f.duplicateRecvRate = Number(v);
+    else throw new UsageError('HNET_BAD_SPEC', `--fault-rx: unknown impairment ${k}`, ['use loss=R,reorder=R,duplicate=R']);
+  }
+  return f;
+}
 
 export default class Start extends BaseCommand {
   static override summary = 'Run the hnet daemon in the foreground';
@@ -37,6 +52,7 @@ export default class Start extends BaseCommand {
     'dns-upstream': Flags.string({ multiple: true, description: "DNS server (IP[:PORT]) for forwarded query types, instead of the host's nameservers" }),
     'transparent-proxy': Flags.boolean({ description: "guest TCP to ports 80 and 443 goes through the host's upstream proxy (Host header / TLS SNI), honouring no_proxy", default: false }),
     'fault-drop': Flags.string({ hidden: true, description: 'drop this share (0..1) of frames sent to guests, for tests' }),
+    'fault-rx': Flags.string({ hidden: true, description: 'impair frames from guests, for tests: loss=R,reorder=R,duplicate=R' }),
   };
 
   async run(): Promise<StartResult> {
@@ -56,7 +72,7 @@ export default class Start extends BaseCommand {
     const spinner = startSpinner('starting hnet');
     let result: StartResult;
     try {
-      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faultDropRate: flags['fault-drop'] ? Number(flags['fault-drop']) : undefined, transparentProxy: flags['transparent-proxy'] });
+      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faults: parseFaults(flags['fault-drop'], flags['fault-rx']), transparentProxy: flags['transparent-proxy'] });
     } catch (err) {
       spinner.fail('hnet could not start');
       throw err;

@@ -7,12 +7,14 @@ import type { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { ipv4ToString, macToString } from '../wire/addr.js';
 import type { Daemon } from './daemon.js';
+import { daemonProbes } from '../diagnose/daemon-probes.js';
 import type { Connection, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, ProxyUpdate, StatusBody } from './control-types.js';
 
 const require = createRequire(import.meta.url);
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
 export function daemonApi(d: Daemon): DaemonApi {
+  const probes = daemonProbes(d.opts.cfg, d.services.dns);
   return {
     status(): StatusBody {
       const s = d.summary();
@@ -31,7 +33,7 @@ export function daemonApi(d: Daemon): DaemonApi {
           hostname: d.hostnameOf(n.mac),
           transport: n.port.id,
         })),
-        counters: { ...d.counters.snapshot(), ...d.gauges() },
+        counters: { ...d.countersSnapshot(), ...d.gauges() },
       };
     },
     listPorts(): PortForward[] {
@@ -57,7 +59,7 @@ export function daemonApi(d: Daemon): DaemonApi {
       return [...d.tcp.connections(), ...d.udp.connections()];
     },
     counters(): Record<string, number> {
-      return d.counters.snapshot();
+      return d.countersSnapshot();
     },
     gauges(): Record<string, number> {
       return d.gauges();
@@ -65,5 +67,7 @@ export function daemonApi(d: Daemon): DaemonApi {
     capture(seconds: number, out: Writable): Promise<void> {
       return d.capture(seconds, out);
     },
+    probeDns: (name, type) => probes.resolve(name, type),
+    probeConnect: (host, port) => probes.connect(host, port),
   };
 }

@@ -18,7 +18,7 @@ import type { HomePaths } from './home.js';
 import type { Link, Transport } from '../phy/link.js';
 import { createTransport, parseListenUri } from '../phy/uri.js';
 import { PcapWriter, withPcap } from '../phy/pcap.js';
-import { withFaults } from '../phy/faults.js';
+import { withFaults, type FaultOptions } from '../phy/faults.js';
 import type { Writable } from 'node:stream';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { daemonApi } from './api.js';
@@ -40,8 +40,8 @@ export interface DaemonOptions {
   paths: HomePaths;
   log: Logger;
   pcap?: string;
-  /** Share of frames sent to guests that are dropped on purpose (tests, --fault-drop). */
-  faultDropRate?: number;
+  /** Impairments injected on purpose (tests: --fault-drop, --fault-rx). */
+  faults?: FaultOptions;
   /** Guest TCP to ports 80/443 goes through the upstream proxy (start --transparent-proxy). */
   transparentProxy?: boolean;
 }
@@ -143,7 +143,7 @@ export class Daemon {
 
   private attach(raw: Link, group: Set<Link>): void {
     let link = raw;
-    if (this.opts.faultDropRate) link = withFaults(link, { dropSendRate: this.opts.faultDropRate, seed: 1 });
+    if (this.opts.faults) link = withFaults(link, { seed: 1, ...this.opts.faults });
     if (this.pcap) link = withPcap(link, this.pcap);
     link = this.withCapture(link);
     const port: GuestPort = link;
@@ -199,6 +199,15 @@ export class Daemon {
 
   transportInfo(): TransportInfo[] {
     return this.transports.map((t) => ({ uri: t.uri, kind: t.uri.split(':')[0], clients: this.linksByTransport.get(t)?.size ?? 0 }));
+  }
+
+  /** The stack's counters plus every link's drops (`drop.link_<reason>`), summed over links. */
+  countersSnapshot(): Record<string, number> {
+    const out = this.counters.snapshot();
+    for (const link of this.links) {
+      for (const [reason, n] of Object.entries(link.stats.drops)) out[`drop.link_${reason}`] = (out[`drop.link_${reason}`] ?? 0) + n;
+    }
+    return out;
   }
 
   /** Gauges for status and /metrics: what is open right now. */

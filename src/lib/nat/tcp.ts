@@ -42,6 +42,12 @@ export interface InterceptTarget {
 
 type FlowState = 'connecting' | 'open' | 'closed';
 
+/**
+ * The guest is on a virtual link with sub-millisecond RTT: the 200 ms floor
+ * Linux uses for WAN paths (RFC 6298 §2.4 says 1 s) would turn every tail
+ * loss into a stall. The RTO still backs off exponentially (§5.5).
+ */
+const MIN_RTO_MS = 20;
 const COALESCE_BYTES = 64 * 1024;
 const COALESCE_MS = 1;
 
@@ -105,7 +111,7 @@ export class TcpNat {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.maxConnecting = opts.maxConnecting ?? 256;
     const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? 4 * 1024 * 1024 : 1024 * 1024);
-    this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer };
+    this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer, minRtoMs: MIN_RTO_MS };
   }
 
   /** Open host sockets right now (for leak checks and status). */
@@ -390,6 +396,10 @@ export class TcpNat {
     flow.state = 'closed';
     if (flow.host && !flow.host.destroyed) flow.host.destroy();
     this.counters.inc('tcp.flows_closed');
+    const st = flow.sock.stats;
+    if (st.retransmits) this.counters.inc('tcp.retransmits', st.retransmits);
+    if (st.fastRetransmits) this.counters.inc('tcp.fast_retransmits', st.fastRetransmits);
+    if (st.timeouts) this.counters.inc('tcp.rto_timeouts', st.timeouts);
   }
 
   connections(): Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
