@@ -10,6 +10,7 @@
  *   --committed      run hnet from `git archive HEAD` (the code as committed)
  *   --no-build       use the existing dist/ as is
  *   --profile        hnet only, under `node --cpu-prof`, through the TCP rows; prints its top self-time functions
+ *   --budget S       stop starting rounds that would end after S seconds (default 540: `npm run bench` < 10 min)
  *   --label TEXT     what changed, recorded in history.jsonl
  *   --out DIR        results folder (default bench/results)
  *
@@ -38,6 +39,7 @@ const { values: opt } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     label: { type: 'string', default: '' },
+    budget: { type: 'string', default: '540' },
     out: { type: 'string', default: join(REPO, 'bench/results') },
   },
 });
@@ -146,8 +148,16 @@ async function main(): Promise<void> {
   const profDir = opt.profile ? mkdtempSync(join(tmpdir(), 'hnb-prof-')) : undefined;
   const samples: Samples = {};
   const notes: string[] = [];
+  const tRounds = Date.now();
+  let done = 0;
   try {
     for (let round = 1; round <= rounds; round++) {
+      const elapsed = (Date.now() - t0) / 1000;
+      const perRound = done ? (Date.now() - tRounds) / 1000 / done : 0;
+      if (done >= 1 && elapsed + perRound > Number(opt.budget)) {
+        notes.push(`stopped after ${done} of ${rounds} rounds to stay within the ${opt.budget} s budget (a round took ${perRound.toFixed(0)} s).`);
+        break;
+      }
       for (const mtu of [1500, 65520]) {
         for (const name of peers) {
           log(`round ${round}/${rounds}: ${name}, MTU ${mtu}`);
@@ -162,6 +172,7 @@ async function main(): Promise<void> {
           }
         }
       }
+      done++;
     }
   } finally {
     hnet.cleanup();
@@ -175,7 +186,7 @@ async function main(): Promise<void> {
   }
   notes.push('veth is the kernel path (no forwarder), so it has no CPU or RSS rows; its "port forward" row is a direct host→guest connection.');
   notes.push('pasta and slirp4netns reach the host at their gateway addresses (pasta --map-gw, slirp4netns 10.0.2.2); hnet at 192.168.65.254; all map to the host\'s 127.0.0.1.');
-  const results: Results = { env: await environment(hnet.commit), rounds, seconds: secs, peers, notes, medians: summarize(samples, peers), samples };
+  const results: Results = { env: await environment(hnet.commit), rounds: done, seconds: secs, peers, notes, medians: summarize(samples, peers), samples };
   mkdirSync(opt.out!, { recursive: true });
   const md = markdownTable(results);
   writeFileSync(join(opt.out!, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
