@@ -19,6 +19,8 @@ import { HnetError } from '../errors.js';
 import {
   CODES,
   type Connection,
+  type ConnectProbeBody,
+  type DnsProbeBody,
   type Lease,
   type PortForward,
   type PortForwardRequest,
@@ -87,6 +89,16 @@ export class ControlClient {
 
   connections(): Promise<Connection[]> {
     return this.json('GET', '/v1/connections');
+  }
+
+  /** GET /v1/diagnose/dns: the daemon's own DNS answer for `name`. */
+  probeDns(name: string, type: 'A' | 'AAAA' = 'A'): Promise<DnsProbeBody> {
+    return this.json('GET', `/v1/diagnose/dns?name=${encodeURIComponent(name)}&type=${type}`);
+  }
+
+  /** GET /v1/diagnose/connect: TCP from the daemon to host:port under its egress policy. */
+  probeConnect(host: string, port: number): Promise<ConnectProbeBody> {
+    return this.json('GET', `/v1/diagnose/connect?host=${encodeURIComponent(host)}&port=${port}`);
   }
 
   /** The Prometheus text of GET /metrics. */

@@ -177,7 +177,7 @@ function gaugesOf(api: DaemonApi): GaugeSample[] {
 }
 
 function routes(api: DaemonApi, opts: Required<ControlServerOptions>): Route[] {
-  const json = (f: () => unknown): Handler => async (_req, res) => sendJson(res, 200, await f());
+  const json = (f: (req: IncomingMessage, url: URL) => unknown): Handler => async (req, res, _p, url) => sendJson(res, 200, await f(req, url));
   return [
     { pattern: /^\/v1\/status$/, methods: { GET: json(() => api.status()) } },
     {
@@ -205,6 +205,30 @@ function routes(api: DaemonApi, opts: Required<ControlServerOptions>): Route[] {
     },
     { pattern: /^\/v1\/leases$/, methods: { GET: json(() => api.leases()) } },
     { pattern: /^\/v1\/connections$/, methods: { GET: json(() => api.connections()) } },
+    {
+      pattern: /^\/v1\/diagnose\/dns$/,
+      methods: {
+        GET: json((_r, url) => {
+          const name = url.searchParams.get('name') ?? '';
+          const type = url.searchParams.get('type') ?? 'A';
+          if (!/^[A-Za-z0-9_.-]{1,253}$/.test(name) || (type !== 'A' && type !== 'AAAA')) throw badRequest('name must be a DNS name and type A or AAAA');
+          if (!api.probeDns) throw new HnetError(CODES.notFound, 'this daemon cannot probe its DNS');
+          return api.probeDns(name, type);
+        }),
+      },
+    },
+    {
+      pattern: /^\/v1\/diagnose\/connect$/,
+      methods: {
+        GET: json((_r, url) => {
+          const host = url.searchParams.get('host') ?? '';
+          if (!/^[A-Za-z0-9_.-]{1,253}$/.test(host)) throw badRequest('host must be a name or an IPv4 address');
+          const port = parsePort(url.searchParams.get('port') ?? '', 'port');
+          if (!api.probeConnect) throw new HnetError(CODES.notFound, 'this daemon cannot probe connections');
+          return api.probeConnect(host, port);
+        }),
+      },
+    },
     {
       pattern: /^\/v1\/capture$/,
       methods: {

@@ -116,6 +116,23 @@ export interface Connection {
   bytesOut: number;
 }
 
+/** GET /v1/diagnose/dns?name=N[&type=A|AAAA]: the daemon's own DNS answer (hnet diagnose). */
+export interface DnsProbeBody {
+  name: string;
+  type: 'A' | 'AAAA';
+  /** "NOERROR", "NXDOMAIN", "SERVFAIL", "TIMEOUT"... */
+  rcode: string;
+  answers: string[];
+}
+
+/** GET /v1/diagnose/connect?host=H&port=P: TCP from the daemon under its egress policy. */
+export interface ConnectProbeBody {
+  ok: boolean;
+  /** "connected", an errno code, "timeout", or an egress refusal ("egress_denied", "martian"). */
+  result: string;
+  address?: string;
+}
+
 /** Every non-2xx answer. */
 export interface ErrorBody {
   error: { code: string; message: string; suggestions: string[] };
@@ -146,6 +163,10 @@ export interface DaemonApi {
    * client went away). The server ends `out` after the promise settles.
    */
   capture(seconds: number, out: Writable): Promise<void>;
+  /** Optional (hnet diagnose): ask the daemon's DNS server; absent → 404 HNET_NOT_FOUND. */
+  probeDns?(name: string, type: 'A' | 'AAAA'): Promise<DnsProbeBody>;
+  /** Optional (hnet diagnose): TCP connect from the daemon under --allow-egress; absent → 404. */
+  probeConnect?(host: string, port: number): Promise<ConnectProbeBody>;
 }
 
 /** Stable codes the server itself produces. */

@@ -92,6 +92,12 @@ export function hostFacts(paths: HomePaths, options: DiagnoseOptions, o: HostFac
     ncServices: once(() => readNcServices(runner, platform)),
     loopbackAliases: once(() => readLoopbackAliases(runner, platform)),
     hostProxy: once(async () => (await detectProxy({ ...hostDetectOptions(), runner, platform })).effective),
+    daemonResolve: async (name) => {
+      const r = await client.probeDns(name, 'A');
+      if (r.rcode !== 'NOERROR') throw new Error(r.rcode);
+      return r.answers;
+    },
+    daemonConnect: (host, port) => client.probeConnect(host, port),
     hostLookup: async (name) => (await lookup(name, { all: true, family: 4 })).map((a) => a.address),
     tcpConnect: (host, port) => tcpProbe(host, port, probeMs),
   };

@@ -5,7 +5,7 @@
  * from the host (Facts.daemonResolve absent).
  */
 import type { Check } from '../types.js';
-import { needDaemon } from './common.js';
+import { needDaemon, probeUnsupported } from './common.js';
 
 export const dnsNames: Check = {
   id: 'dns.names',
@@ -21,7 +21,13 @@ export const dnsNames: Check = {
     ];
     const wrong: string[] = [];
     for (const [name, ip] of want) {
-      const got = await f.daemonResolve(name).catch((e: Error) => [`error: ${e.message}`]);
+      let got: string[];
+      try {
+        got = await f.daemonResolve(name);
+      } catch (err) {
+        if (probeUnsupported(err)) return { status: 'skip', detail: 'this daemon offers no DNS probe to the host', next: [`inside a guest: nslookup host.hnet.internal ${d.status.gateway}`] };
+        got = [`error: ${(err as Error).message}`];
+      }
       if (!got.includes(ip)) wrong.push(`${name} → ${got.join(', ') || 'nothing'} (expected ${ip})`);
     }
     if (wrong.length > 0) return { status: 'fail', detail: wrong.join('; '), next: [`restart the daemon: hnet start --home ${f.paths.home}`, 'report this as a bug with the output of hnet status'] };

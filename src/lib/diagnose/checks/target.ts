@@ -3,7 +3,8 @@
  * through the daemon's stack when this daemon offers a probe. Skips without
  * --target. Host refusal or timeout fails: guests cannot do better than the host.
  */
-import type { Check } from '../types.js';
+import type { Check, TcpProbe } from '../types.js';
+import { probeUnsupported } from './common.js';
 
 export const networkTarget: Check = {
   id: 'network.target',
@@ -21,7 +22,14 @@ export const networkTarget: Check = {
     if (!d.running || !f.daemonConnect) {
       return { status: 'pass', detail: `host → ${where}: connected; through the daemon: not tested (${d.running ? 'this daemon offers no connect probe' : 'no daemon running'})`, data: { host: host.result } };
     }
-    const via = await f.daemonConnect(t.host, t.port);
+    let via: TcpProbe;
+    try {
+      // Guests reach the host's loopback through the host address (.254), never 127/8 itself.
+      via = await f.daemonConnect(/^127\./.test(t.host) ? d.status.hostIp : t.host, t.port);
+    } catch (err) {
+      if (!probeUnsupported(err)) throw err;
+      return { status: 'pass', detail: `host → ${where}: connected; through the daemon: not tested (this daemon offers no connect probe)`, data: { host: host.result } };
+    }
     if (!via.ok) return { status: 'fail', detail: `host → ${where} connects, through the daemon it does not (${via.result})`, next: ['check --allow-egress of the running daemon', 'look at hnet status: drops by reason'], data: { host: host.result, daemon: via.result } };
     return { status: 'pass', detail: `${where} connects from the host and through the daemon`, data: { host: host.result, daemon: via.result } };
   },
