@@ -5,7 +5,8 @@
  * host keep their default subnet). The fake VPN is a tun device `hnetvpn0`
  * with an address and a route to 192.168.65.0/25, overlapping hnet's default
  * 192.168.65.0/24. No packet is sent anywhere: the tun has no reader, and the
- * daemon only listens on a unix socket under its HOME.
+ * daemon only listens on a unix socket under its HOME, with --allow-egress 127.0.0.0/8;
+ * the --target is a listener on the namespace's own loopback.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -74,12 +75,18 @@ describe('e2e: hnet diagnose --vpn and the subnet choice of hnet start', functio
   });
 
   it('hnet start without --subnet picks another subnet, says so, and diagnose then passes the overlap check', async () => {
-    const daemon = await spawnDaemon(['--home', home, '--listen', `qemu://${home}/run/qemu.sock`], { netns: ns.name, cleanup });
+    const daemon = await spawnDaemon(['--home', home, '--listen', `qemu://${home}/run/qemu.sock`, '--allow-egress', '127.0.0.0/8'], { netns: ns.name, cleanup });
     expect(daemon.stderr()).to.contain('using 192.168.66.0/24: the default 192.168.65.0/24 overlaps host route 192.168.65.0/25 dev hnetvpn0');
     await daemon.waitFor(/serving 192\.168\.66\.0\/24/);
-    const r = await diagnoseIn(ns, home, ['--vpn', '--json']);
+    // A TCP listener on the namespace's loopback as --target; localhost comes from /etc/hosts (no DNS query leaves).
+    const listener = ns.spawn(process.execPath, ['-e', "require('net').createServer((s) => s.end()).listen(7777, '127.0.0.1', () => console.log('listening'))"]);
+    await new Promise((ok) => listener.stdout!.once('data', ok));
+    const r = await diagnoseIn(ns, home, ['--vpn', '--json', '--name', 'localhost', '--target', '127.0.0.1:7777']);
     const report = JSON.parse(r.stdout) as DiagnoseReport;
     expect(check(report, 'daemon.running').status).to.equal('pass');
+    expect(check(report, 'dns.names').status).to.equal('pass');
+    expect(check(report, 'dns.name').data).to.deep.equal({ host: ['127.0.0.1'], daemon: ['127.0.0.1'] });
+    expect(check(report, 'network.target').data).to.deep.equal({ host: 'connected', daemon: 'connected' });
     expect(check(report, 'daemon.transports').status).to.equal('pass');
     expect(check(report, 'vpn.overlap').status).to.equal('pass');
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).to.deep.equal([]);
@@ -88,7 +95,7 @@ describe('e2e: hnet diagnose --vpn and the subnet choice of hnet start', functio
   });
 
   it('an explicit --subnet is kept, with a warning', async () => {
-    const daemon = await spawnDaemon(['--home', home, '--subnet', '192.168.65.0/24', '--listen', `qemu://${home}/run/qemu.sock`], { netns: ns.name, cleanup });
+    const daemon = await spawnDaemon(['--home', home, '--subnet', '192.168.65.0/24', '--listen', `qemu://${home}/run/qemu.sock`, '--allow-egress', '127.0.0.0/8'], { netns: ns.name, cleanup });
     expect(daemon.stderr()).to.match(/--subnet 192\.168\.65\.0\/24 overlaps host route 192\.168\.65\.0\/25 dev hnetvpn0.*kept as given/);
     await daemon.waitFor(/serving 192\.168\.65\.0\/24/);
     await daemon.stop();
