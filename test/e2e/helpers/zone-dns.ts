@@ -82,7 +82,7 @@ export async function zoneDnsServer(opts: { zone: string; records: Record<string
     const clientOpt = (q.additionals ?? []).find((a): a is OptAnswer => a.type === 'OPT');
     const soa: Answer = { name: zone, type: 'SOA', ttl: TTL, data: { mname: `ns.${zone}`, rname: `hostmaster.${zone}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: TTL } };
     const answers = rec ? answersFor(question.name, question.type, rec) : [];
-    const base = { id: q.id, type: 'response' as const, questions: [question], additionals: clientOpt ? [{ type: 'OPT' as const, name: '.', udpPayloadSize: 4096 }] : [] };
+    const base = { id: q.id, type: 'response' as const, questions: [question], additionals: clientOpt ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as unknown as Answer] : [] };
     // AA (0x0400) | RD copied | RA (0x0080) | rcode
     const flags = 0x0400 | (q.flags! & 0x0100) | 0x0080 | (rec ? 0 : 3);
     const full = dnsPacket.encode({ ...base, flags, answers, authorities: answers.length === 0 ? [soa] : [] });
