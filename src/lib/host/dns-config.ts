@@ -4,6 +4,9 @@
  * - Linux: /etc/resolv.conf (resolv.conf(5), parsed by services/dns/resolv-conf.ts):
  *   one resolver, no interface; the caller finds which interface a nameserver
  *   is routed through (a VPN's DNS is usually reached through the VPN).
+ * - Linux with systemd-resolved: also `resolvectl dns`, one resolver per link
+ *   line ("Link 5 (tun0): 10.8.0.1 10.8.0.2"), so a VPN's per-link DNS is seen
+ *   even though resolv.conf only names the 127.0.0.53 stub.
  * - macOS: `scutil --dns`, the "DNS configuration" section (the scoped section
  *   after "DNS configuration (for scoped queries)" is skipped): one resolver
  *   per "resolver #N" block with nameserver[i], domain, search domain[i] and
@@ -58,6 +61,21 @@ export function parseScutilDns(text: string): HostResolver[] {
   return out.filter((r) => r.nameservers.length > 0 || r.domain !== undefined);
 }
 
+/** Parse `resolvectl dns` (systemd-resolved): per-link servers; the Global line has no interface. */
+export function parseResolvectlDns(text: string): HostResolver[] {
+  const out: HostResolver[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^(?:Global|Link \d+ \(([^)]+)\)):\s*(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const nameservers = (m[2] ?? '').split(/\s+/).filter((w) => w.length > 0).map((w) => w.replace(/#.*$/, ''));
+    if (nameservers.length === 0) continue;
+    const r: HostResolver = { nameservers, search: [] };
+    if (m[1] !== undefined) r.interface = m[1];
+    out.push(r);
+  }
+  return out;
+}
+
 export async function readHostResolvers(runner: Runner, platform: Platform = process.platform, resolvConfPath = '/etc/resolv.conf'): Promise<HostResolver[]> {
   if (platform === 'darwin') {
     try {
@@ -67,9 +85,17 @@ export async function readHostResolvers(runner: Runner, platform: Platform = pro
       return [];
     }
   }
+  let out: HostResolver[] = [];
   try {
-    return resolversFromResolvConf(await readFile(resolvConfPath, 'utf8'));
+    out = resolversFromResolvConf(await readFile(resolvConfPath, 'utf8'));
   } catch {
-    return [];
+    /* no resolv.conf */
   }
+  try {
+    const r = await runner('resolvectl', ['dns']);
+    if (r.exitCode === 0) out = out.concat(parseResolvectlDns(r.stdout));
+  } catch {
+    /* no systemd-resolved */
+  }
+  return out;
 }

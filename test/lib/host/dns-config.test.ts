@@ -1,6 +1,6 @@
 // Host resolvers for diagnose: scutil --dns (macOS) and resolv.conf (Linux).
 import { expect } from 'chai';
-import { parseScutilDns, readHostResolvers, resolversFromResolvConf } from '../../../src/lib/host/dns-config.js';
+import { parseResolvectlDns, parseScutilDns, readHostResolvers, resolversFromResolvConf } from '../../../src/lib/host/dns-config.js';
 import { fakeRunner } from '../../../src/lib/host/exec.js';
 import { diagFixture } from '../diagnose/fixtures.js';
 
@@ -19,9 +19,22 @@ describe('host DNS configuration (host/dns-config.ts)', () => {
     expect(resolversFromResolvConf('')).to.deep.equal([]);
   });
 
+  it('reads per-link servers from resolvectl dns (systemd-resolved)', () => {
+    expect(parseResolvectlDns(diagFixture('linux-resolvectl-dns.txt'))).to.deep.equal([
+      { nameservers: ['192.168.1.1'], search: [], interface: 'enp0s31f6' },
+      { nameservers: ['10.8.0.1', '10.8.0.2'], search: [], interface: 'tun0' },
+    ]);
+  });
+
+  it('adds resolvectl links to resolv.conf on Linux when systemd-resolved answers', async () => {
+    const r = fakeRunner([{ match: 'resolvectl dns', result: { stdout: diagFixture('linux-resolvectl-dns.txt') } }]);
+    const got = await readHostResolvers(r, 'linux', '/nonexistent/resolv.conf');
+    expect(got.map((x) => x.interface)).to.deep.equal(['enp0s31f6', 'tun0']);
+  });
+
   it('reads scutil on macOS and a missing resolv.conf as empty on Linux', async () => {
     const r = fakeRunner([{ match: 'scutil --dns', result: { stdout: diagFixture('macos-scutil-dns.txt') } }]);
     expect(await readHostResolvers(r, 'darwin')).to.have.length(4);
-    expect(await readHostResolvers(r, 'linux', '/nonexistent/resolv.conf')).to.deep.equal([]);
+    expect(await readHostResolvers(fakeRunner([]), 'linux', '/nonexistent/resolv.conf')).to.deep.equal([]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * vpn.dns (--vpn): the VPN's DNS servers. macOS: resolvers bound to a VPN
- * interface (scutil --dns if_index); Linux: resolv.conf nameservers whose
- * route leaves through a VPN interface. Guests ask hnet, which asks the host
+ * interface (scutil --dns if_index); Linux: resolvectl per-link servers on a
+ * VPN link, and resolv.conf nameservers whose route leaves through a VPN interface. Guests ask hnet, which asks the host
  * resolver, so VPN DNS applies to them; a VPN resolver for a domain only
  * (split DNS) is named so people know which names it serves. Informational.
  */
@@ -25,7 +25,7 @@ export const vpnDns: Check = {
         let via = r.interface;
         const ip = parseIpv4(ns);
         if (via === undefined && ip !== undefined) via = routesCovering(routes, ip)[0]?.dev;
-        if (via !== undefined && names.has(via)) found.push({ server: ns, via, domain: r.domain ?? null });
+        if (via !== undefined && names.has(via) && !found.some((x) => x.server === ns && x.via === via)) found.push({ server: ns, via, domain: r.domain ?? null });
       }
     }
     const data = { servers: found };
