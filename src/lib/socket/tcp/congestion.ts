@@ -105,4 +105,22 @@ export class NewReno {
     this.inRecovery = false;
     this.recover = sndMax;
   }
+
+  /**
+   * RFC 6675 §5 step (4.2): entering SACK-based recovery, ssthresh = cwnd =
+   * max(FlightSize / 2, 2 * SMSS) (RFC 5681 eq. 4); cwnd then stays put while
+   * the pipe estimate paces transmissions. `recover` guards against a second
+   * reduction for the same window of losses.
+   */
+  enterSackRecovery(flight: number, sndMax: number): void {
+    this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.mss);
+    this.cwnd = this.ssthresh;
+    this.recover = sndMax;
+    this.dupAcks = 0;
+  }
+
+  /** Leaving SACK recovery: continue from ssthresh in congestion avoidance (RFC 5681 §3.2 step 6). */
+  exitSackRecovery(): void {
+    this.cwnd = Math.max(this.ssthresh, this.mss);
+  }
 }

@@ -4,7 +4,9 @@
  * state changes go, the timers (retransmission per RFC 6298, persist per RFC
  * 9293 §3.8.6.1 folded into the same backed-off deadline, delayed ACK per
  * RFC 9293 §3.8.6.3, TIME-WAIT per §3.4.2) and `dispatch()`, which emits every
- * segment due now. The input half (segment arrival, RFC 9293 §3.10.7) and the
+ * segment due now. Loss recovery is RFC 6675 (recovery.ts) with tail loss
+ * probes (RFC 8985 §7, tlp.ts) when SACK was negotiated, NewReno (RFC 6582,
+ * congestion.ts) otherwise. The input half (segment arrival, RFC 9293 §3.10.7) and the
  * application API live in socket.ts, which extends this class.
  *
  * Sans-IO: the clock is the `now` argument (ms); there are no timers, no I/O
@@ -13,11 +15,13 @@
  */
 import { TcpFlags, type TcpOptions, type TcpRepr, type TcpTimestamps } from '../../wire/tcp.js';
 import { NewReno } from './congestion.js';
+import { NextSeg, SackRecovery } from './recovery.js';
 import { ReceiveBuffer } from './recv-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack.js';
 import { SendQueue } from './send-queue.js';
 import { seqAdd, seqGe, seqGt, seqLt, seqMax, seqSub } from './seq.js';
+import { TailLossProbe } from './tlp.js';
 import { type CloseReason, type Endpoint, type ResolvedConfig, TcpState, type TcpStats, windowShiftFor } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -30,7 +34,7 @@ export abstract class TcpConnection {
   private reason: CloseReason | undefined;
   readonly stats: TcpStats = {
     segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, retransmits: 0, fastRetransmits: 0,
-    timeouts: 0, dupAcksIn: 0, challengeAcks: 0, dropped: 0,
+    timeouts: 0, lossProbes: 0, sackRecoveries: 0, lostRetransmits: 0, dupAcksIn: 0, challengeAcks: 0, dropped: 0,
   };
 
   onEstablished?: () => void;
@@ -70,6 +74,8 @@ export abstract class TcpConnection {
   protected readonly rq: ReceiveBuffer;
   protected readonly sq = new SendQueue();
   protected readonly sb = new SackScoreboard();
+  protected readonly lr = new SackRecovery(this.sb);
+  protected readonly tlp = new TailLossProbe();
   protected readonly rtt: RttEstimator;
   protected readonly cc: NewReno;
   protected finQueued = false;
@@ -317,12 +323,12 @@ export abstract class TcpConnection {
     if (s === TcpState.CLOSED || s === TcpState.LISTEN) return Infinity;
     if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) {
       if (this.sndNxt === this.iss) return this.lastNow;
-    } else if (this.ackNow || this.fastRtx || this.planSegment() >= 0) {
+    } else if (this.ackNow || this.fastRtx || this.tlp.due || (this.lr.active ? this.lr.kick : this.planSegment() >= 0)) {
       return this.lastNow;
     } else if (this.rtoAt === Infinity && this.sndWnd === 0 && seqLt(this.sndNxt, this.dataEnd)) {
       return this.lastNow; // dispatch() arms the persist timer
     }
-    return Math.min(this.rtoAt, this.delayedAckAt, this.timeWaitAt);
+    return Math.min(this.rtoAt, this.delayedAckAt, this.timeWaitAt, this.tlp.at);
   }
 
   /** Emit every segment due at `now`. Segments (and their payload views) are valid only during `emit`. */
@@ -356,10 +362,14 @@ export abstract class TcpConnection {
       this.ackNow = true;
     }
     if (this.rtoAt <= now) this.onRetransmitTimeout(now);
+    else if (this.tlp.at <= now) this.tlp.fire();
   }
 
   private onRetransmitTimeout(now: number): void {
     this.rtoAt = Infinity;
+    // RFC 6675 §5.1: a timeout ends SACK recovery; go-back-N below skips SACKed data.
+    this.tlp.cancel();
+    if (this.lr.active) this.lr.exit();
     const s = this.state;
     if (s === TcpState.CLOSED || s === TcpState.LISTEN || s === TcpState.TIME_WAIT) return;
     const outstanding = this.sndMax !== this.sndUna;
@@ -415,6 +425,8 @@ export abstract class TcpConnection {
   }
 
   private sendData(now: number, emit: (seg: TcpRepr) => void): void {
+    if (this.lr.active) this.sendRecovery(now, emit);
+    else if (this.tlp.due) this.sendProbe(now, emit);
     if (this.fastRtx) {
       // RFC 5681 §3.2 step 3 / RFC 6582 §3.2 step 5: resend the first un-SACKed hole.
       this.fastRtx = false;
@@ -427,7 +439,7 @@ export abstract class TcpConnection {
         this.emitData(now, seq, len, false, emit);
       }
     }
-    for (let guard = 0; guard < 100000; guard++) {
+    for (let guard = 0; guard < 100000 && !this.lr.active; guard++) {
       const len = this.planSegment();
       if (len < 0) break;
       const fin = this.finQueued && seqAdd(this.sndNxt, len) === this.dataEnd;
@@ -441,8 +453,79 @@ export abstract class TcpConnection {
     }
   }
 
+  /** RFC 6675 §5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg() picks. */
+  private sendRecovery(now: number, emit: (seg: TcpRepr) => void): void {
+    const lr = this.lr;
+    lr.kick = false;
+    const mss = this.maxPayload();
+    let pipe = lr.pipe(this.sndUna, this.sndMax, mss);
+    for (let guard = 0; guard < 100000; guard++) {
+      // Step (4.3): the first retransmission goes out whatever the pipe.
+      if (!lr.entryPending && this.cc.cwnd - pipe < mss) break;
+      const fresh = this.newDataLen(mss);
+      const kind = lr.nextSeg(this.sndUna, this.sndMax, mss, fresh >= 0);
+      if (kind === NextSeg.NONE) break;
+      const dataEnd = this.dataEnd;
+      if (kind === NextSeg.NEW) {
+        this.emitData(now, this.sndMax, fresh, this.finQueued && seqAdd(this.sndMax, fresh) === dataEnd, emit);
+        pipe += Math.max(1, fresh);
+        continue;
+      }
+      const seq = lr.outSeq;
+      const end = seqAdd(seq, lr.outLen);
+      lr.record(kind, seq, end, this.sndMax);
+      if (kind === NextSeg.RELOST) this.stats.lostRetransmits++;
+      this.stats.fastRetransmits++;
+      // A range reaching past the data end carries the FIN again.
+      const past = seqGt(end, dataEnd);
+      this.emitData(now, seq, past ? seqSub(dataEnd, seq) : lr.outLen, past, emit);
+      pipe += lr.outLen;
+    }
+  }
+
+  /** RFC 8985 §7.3: one probe - new data if the receiver's window allows, else the last segment again. */
+  private sendProbe(now: number, emit: (seg: TcpRepr) => void): void {
+    this.tlp.due = false;
+    if (this.sndUna === this.sndMax || seqLt(this.sndNxt, this.sndMax)) return;
+    const mss = this.maxPayload();
+    const dataEnd = this.dataEnd;
+    const fresh = this.newDataLen(mss);
+    let seq = this.sndMax;
+    let len = fresh;
+    let fin = this.finQueued && seqAdd(seq, len) === dataEnd;
+    if (fresh < 0) {
+      fin = this.finQueued && seqGt(this.sndMax, dataEnd);
+      const top = fin ? dataEnd : this.sndMax;
+      len = Math.min(mss, seqSub(top, this.sndUna));
+      seq = seqSub(top, len);
+    }
+    this.stats.lossProbes++;
+    this.tlp.sent(seq);
+    this.emitData(now, seq, len, fin, emit);
+    this.rtoAt = now + this.rtt.rto;
+  }
+
+  /** RFC 8985 §7.2: (re)arm the PTO after sending new data or on an ACK of new data. */
+  protected armTlp(now: number): void {
+    if (!this.sackOn || !this.cfg.tailLossProbe || this.lr.active || this.sndUna === this.sndMax
+      || seqLt(this.sndNxt, this.sndMax) || this.sndWnd === 0) {
+      this.tlp.at = Infinity;
+      return;
+    }
+    this.tlp.arm(now, this.rtt.srtt, this.rtt.hasSample, this.rtoAt, seqSub(this.sndMax, this.sndUna), this.sendMss);
+  }
+
+  /** Length of the next new segment at SND.MAX that the receiver's window allows (0: a bare FIN), or -1. */
+  private newDataLen(mss: number): number {
+    const dataEnd = this.dataEnd;
+    const avail = seqGt(dataEnd, this.sndMax) ? seqSub(dataEnd, this.sndMax) : 0;
+    if (avail === 0) return this.finQueued && this.sndMax === dataEnd && !this.finAcked ? 0 : -1;
+    const len = Math.min(avail, mss);
+    return this.sndWnd - seqSub(this.sndMax, this.sndUna) >= len ? len : -1;
+  }
+
   /** Payload bytes that fit in one segment next to the options we will send. */
-  private maxPayload(): number {
+  protected maxPayload(): number {
     let opts = this.tsOn ? 12 : 0;
     if (this.sackOn && this.rq.hasOoo) opts += 4 + 8 * (this.tsOn ? 3 : 4);
     return Math.max(1, this.sendMss - opts);
@@ -502,6 +585,7 @@ export abstract class TcpConnection {
     }
     this.fillAckFields(now);
     const end = seqAdd(seq, len + (fin ? 1 : 0));
+    const fresh = !seqLt(seq, this.sndMax);
     if (len > 0 || fin) {
       if (seqLt(seq, this.sndMax)) {
         this.stats.retransmits++;
@@ -516,6 +600,7 @@ export abstract class TcpConnection {
       if (seqGt(end, this.sndMax)) this.sndMax = end;
       // RFC 6298 §5.1: start the timer when sending data if it is not running.
       if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.rto;
+      if (fresh) this.armTlp(now);
       this.stats.bytesOut += len;
     }
     this.stats.segmentsOut++;

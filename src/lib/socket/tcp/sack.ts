@@ -5,6 +5,9 @@
  * blocks outside what we sent are ignored) and kept sorted and merged. Blocks
  * are advisory: the receiver may renege (RFC 2018 §8), so the socket clears
  * the board after repeated timeouts.
+ *
+ * The RFC 6675 §4 queries (sackedIn, lostBoundary, highestSacked) walk the
+ * blocks once; a window holds at most a few hundred holes.
  */
 import { seqGe, seqGt, seqLe, seqLt, seqMax, seqSub } from './seq.js';
 
@@ -85,5 +88,69 @@ export class SackScoreboard {
       if (seqGe(seq, e[i]) && seqLt(seq, e[i + 1])) return true;
     }
     return false;
+  }
+
+  /** One past the highest SACKed octet (RFC 6675 §4 NextSeg (1.b)), or `una` when the board is empty. */
+  highestSacked(una: number): number {
+    const n = this.edges.length;
+    return n === 0 ? una : this.edges[n - 1];
+  }
+
+  /** SACKed bytes inside [left, right). */
+  sackedIn(left: number, right: number): number {
+    const e = this.edges;
+    let n = 0;
+    for (let i = 0; i < e.length; i += 2) {
+      if (seqGe(e[i], right)) break;
+      const l = seqMax(e[i], left);
+      const r = seqLt(e[i + 1], right) ? e[i + 1] : right;
+      if (seqLt(l, r)) n += seqSub(r, l);
+    }
+    return n;
+  }
+
+  /**
+   * RFC 6675 §4 IsLost as a boundary: every unSACKed octet below the returned
+   * sequence is lost, because more than (DupThresh - 1) * SMSS bytes, or
+   * DupThresh discontiguous blocks, were SACKed above it. IsLost is monotone
+   * (an octet below a lost one is lost too), so one boundary answers it for
+   * all octets. Returns `una` when nothing is lost.
+   */
+  lostBoundary(una: number, dupThresh: number, smss: number): number {
+    const e = this.edges;
+    let bytes = 0;
+    let blocks = 0;
+    for (let i = e.length - 2; i >= 0; i -= 2) {
+      bytes += seqSub(e[i + 1], e[i]);
+      blocks++;
+      if (bytes > (dupThresh - 1) * smss || blocks >= dupThresh) return seqGt(e[i], una) ? e[i] : una;
+    }
+    return una;
+  }
+
+  /** Visit each unSACKed range [l, r) inside [from, to), in order. */
+  forEachHole(from: number, to: number, fn: (l: number, r: number) => void): void {
+    const e = this.edges;
+    let cur = from;
+    for (let i = 0; i < e.length && seqLt(cur, to); i += 2) {
+      if (seqLe(e[i + 1], cur)) continue;
+      if (seqGt(e[i], cur)) fn(cur, seqLt(e[i], to) ? e[i] : to);
+      cur = seqMax(cur, e[i + 1]);
+    }
+    if (seqLt(cur, to)) fn(cur, to);
+  }
+
+  /** The left edge of the highest SACKed block (where the highest hole ends), or `una`. */
+  lastHoleEnd(una: number): number {
+    const n = this.edges.length;
+    return n === 0 ? una : this.edges[n - 2];
+  }
+
+  /** The highest right edge of a SACKed block at or below `seq`, or `una`: where the hole ending at `seq` starts. */
+  holeStartBelow(seq: number, una: number): number {
+    const e = this.edges;
+    let start = una;
+    for (let i = 0; i < e.length && seqLe(e[i + 1], seq); i += 2) start = e[i + 1];
+    return start;
   }
 }

@@ -81,6 +81,7 @@ export class TcpSocket extends TcpConnection {
       return false;
     }
     this.sq.push(data);
+    this.lr.kick = true;
     if (this.sq.length >= this.cfg.sndBuf) this.sendBlocked = true;
     return !this.sendBlocked;
   }
@@ -362,9 +363,17 @@ export class TcpSocket extends TcpConnection {
       this.sndUna = ack;
       if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
       this.sb.prune(ack);
-      const outcome = this.cc.onNewAck(acked, ack, seqSub(this.sndMax, ack));
-      // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole.
-      if (outcome === 'partial') this.fastRtx = true;
+      this.lr.dupAcks = 0;
+      if (this.lr.active) {
+        // RFC 6675 §5 (A): an ACK covering RecoveryPoint ends recovery; cwnd holds until then.
+        if (seqGe(ack, this.lr.recoveryPoint)) {
+          this.lr.exit();
+          this.cc.exitSackRecovery();
+        }
+      } else if (this.cc.onNewAck(acked, ack, seqSub(this.sndMax, ack)) === 'partial') {
+        // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole.
+        this.fastRtx = true;
+      }
       this.retries = 0;
       this.forceOne = false;
       // RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it.
@@ -377,8 +386,10 @@ export class TcpSocket extends TcpConnection {
       // RFC 5681 §2 duplicate ACK; with SACK, an ACK bringing new SACK
       // information counts even if the window moved (RFC 6675 §2).
       this.stats.dupAcksIn++;
-      if (this.cc.onDupAck(ack, seqSub(this.sndMax, this.sndUna), this.sndMax)) this.fastRtx = true;
+      if (this.sackRecovery) this.lr.dupAcks++;
+      else if (this.cc.onDupAck(ack, seqSub(this.sndMax, this.sndUna), this.sndMax)) this.fastRtx = true;
     }
+    if (this.sackRecovery) this.detectLoss(now, acked > 0);
     // A peer answering our zero-window probes is alive: don't give up on it.
     if (wnd === 0 || this.sndWnd === 0) this.retries = 0;
     // RFC 9293 §3.10.7.4: update the send window from the newest segment only.
@@ -387,6 +398,39 @@ export class TcpSocket extends TcpConnection {
       this.sndWl1 = seg.seq >>> 0;
       this.sndWl2 = ack;
       if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+    }
+  }
+
+  /** RFC 6675 applies when the peer negotiated SACK (RFC 2018) and it is not configured off. */
+  private get sackRecovery(): boolean {
+    return this.sackOn && this.cfg.sackRecovery;
+  }
+
+  /**
+   * After the scoreboard took an ACK: a delivered tail loss probe marks what
+   * was sent before it lost (RFC 8985 §7.4), recovery looks for lost
+   * retransmissions (RFC 8985 §6.2), and outside recovery RFC 6675 §5 steps
+   * (2)-(4) decide whether to enter it - not while go-back-N after an RTO is
+   * still resending, nor for losses a previous reduction already covered.
+   */
+  private detectLoss(now: number, advanced: boolean): void {
+    const una = this.sndUna;
+    const mss = this.maxPayload();
+    if (this.tlp.outstanding) {
+      const probe = this.tlp.probeSeq;
+      if (seqLt(una, probe) && seqGt(this.sb.highestSacked(una), probe)) this.lr.markLostBelow(una, probe);
+      this.tlp.outstanding = false;
+    }
+    if (this.lr.active) {
+      this.lr.detectRelost(una, this.sndMax, mss);
+      this.lr.kick = true;
+    } else if (this.sndNxt === this.sndMax && seqGe(una, this.cc.recover) && this.lr.shouldEnter(una, this.sndMax, mss)) {
+      this.stats.sackRecoveries++;
+      this.cc.enterSackRecovery(seqSub(this.sndMax, una), this.sndMax);
+      this.lr.enter(una, this.sndMax);
+      this.tlp.cancel();
+    } else if (advanced) {
+      this.armTlp(now);
     }
   }
 

@@ -50,6 +50,13 @@ export interface TcpSocketConfig {
   windowScaling?: boolean;
   timestamps?: boolean;
   sack?: boolean;
+  /**
+   * With SACK negotiated: RFC 6675 SACK-based loss recovery (else RFC 6582
+   * NewReno, which only skips SACKed data) and RFC 8985 §7 tail loss probes.
+   * Default true; false gives the NewReno behaviour for comparison.
+   */
+  sackRecovery?: boolean;
+  tailLossProbe?: boolean;
   /** Initial send sequence number; random (RFC 6528 in spirit) when absent. */
   iss?: number;
   /** Offset added to `now` for our TSval (RFC 7323 §5.4); random when absent. */
@@ -79,6 +86,8 @@ export function resolveConfig(cfg: TcpSocketConfig): ResolvedConfig {
     windowScaling: cfg.windowScaling ?? true,
     timestamps: cfg.timestamps ?? true,
     sack: cfg.sack ?? true,
+    sackRecovery: cfg.sackRecovery ?? true,
+    tailLossProbe: cfg.tailLossProbe ?? true,
     challengeAckLimit: cfg.challengeAckLimit ?? 10,
     iss: cfg.iss ?? rand32(),
     tsOffset: cfg.tsOffset ?? rand32(),
@@ -104,6 +113,12 @@ export interface TcpStats {
   retransmits: number;
   fastRetransmits: number;
   timeouts: number;
+  /** RFC 8985 §7 tail loss probes sent. */
+  lossProbes: number;
+  /** RFC 6675 recovery episodes entered. */
+  sackRecoveries: number;
+  /** Retransmissions found lost again and resent without a timeout (RFC 8985 §6.2). */
+  lostRetransmits: number;
   dupAcksIn: number;
   challengeAcks: number;
   dropped: number;
