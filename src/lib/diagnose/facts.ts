@@ -47,6 +47,33 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
   });
 }
 
+/**
+ * Connect, then wait `graceMs` for the daemon to reset the connection (a
+ * forward resets host clients when the guest refuses, nat/forward.ts).
+ */
+export function forwardProbe(host: string, port: number, timeoutMs: number, graceMs: number): Promise<TcpProbe> {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    let connected = false;
+    let timer: NodeJS.Timeout | undefined;
+    const done = (r: TcpProbe) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(r);
+    };
+    timer = setTimeout(() => done({ ok: false, result: 'timeout' }), timeoutMs);
+    s.once('connect', () => {
+      connected = true;
+      clearTimeout(timer);
+      timer = setTimeout(() => done({ ok: true, result: 'answered' }), graceMs);
+    });
+    s.once('data', () => done({ ok: true, result: 'answered' }));
+    s.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, result: connected || e.code === 'ECONNRESET' ? 'reset' : (e.code ?? e.message) }));
+    s.once('end', () => done({ ok: false, result: 'reset' }));
+    s.connect({ host, port });
+  });
+}
+
 export interface HostFactsOptions {
   runner?: Runner;
   platform?: NodeJS.Platform;
@@ -100,5 +127,6 @@ export function hostFacts(paths: HomePaths, options: DiagnoseOptions, o: HostFac
     daemonConnect: (host, port) => client.probeConnect(host, port),
     hostLookup: async (name) => (await lookup(name, { all: true, family: 4 })).map((a) => a.address),
     tcpConnect: (host, port) => tcpProbe(host, port, probeMs),
+    forwardProbe: (host, port) => forwardProbe(host, port, probeMs, Math.min(1500, Math.floor(probeMs / 2))),
   };
 }

@@ -106,4 +106,10 @@ export interface Facts {
   hostProxy(): Promise<EffectiveProxy>;
   hostLookup(name: string): Promise<string[]>;
   tcpConnect(host: string, port: number): Promise<TcpProbe>;
+  /**
+   * Connect to a forward's host listener and watch it: result "answered" when
+   * the connection is still open (or sent data) after a grace period,
+   * "reset" when the daemon reset it (the guest refused), else the connect error.
+   */
+  forwardProbe(host: string, port: number): Promise<TcpProbe>;
 }

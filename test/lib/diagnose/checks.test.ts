@@ -108,8 +108,11 @@ describe('diagnose: proxy, ports and aliases checks', () => {
     const fwd = { proto: 'tcp' as const, hostIp: '127.0.0.1', hostPort: 8080, guestIp: '192.168.65.2', guestPort: 80 };
     expect((await portsForwards.run(fakeFacts())).status).to.equal('skip');
     expect((await portsForwards.run(fakeFacts({ running: status({ ports: [fwd] }) }))).status).to.equal('pass');
-    const down = await portsForwards.run(fakeFacts({ running: status({ ports: [fwd] }), tcpConnect: async () => ({ ok: false, result: 'ECONNREFUSED' }) }));
+    const down = await portsForwards.run(fakeFacts({ running: status({ ports: [fwd] }), forwardProbe: async () => ({ ok: false, result: 'ECONNREFUSED' }) }));
     expect(down.status).to.equal('fail');
+    const refused = await portsForwards.run(fakeFacts({ running: status({ ports: [fwd] }), forwardProbe: async () => ({ ok: false, result: 'reset' }) }));
+    expect(refused.detail).to.contain('refused by the guest');
+    expect(refused.next![0]).to.equal('check that the guest listens on 192.168.65.2:80 (inside the guest: ss -ltn)');
     const config = { ...defaultConfig(), ports: [{ proto: 'tcp' as const, hostIp: '127.0.0.1', hostPort: 9090, guestPort: 90 }] };
     const missing = await portsForwards.run(fakeFacts({ config }));
     expect(missing.status).to.equal('fail');

@@ -65,6 +65,7 @@ export function fakeFacts(over: Omit<Partial<Facts>, 'config'> & { running?: Sta
     hostProxy: async () => ({ source: 'none', noProxy: [] }),
     hostLookup: async () => ['203.0.113.10'],
     tcpConnect: async () => ({ ok: true, result: 'connected' }),
+    forwardProbe: async () => ({ ok: true, result: 'answered' }),
     ...rest,
   };
 }
