@@ -1,7 +1,7 @@
 /**
  * TcpSocket: one RFC 9293 endpoint, sans-IO. This file is the input half
- * (segment arrival, RFC 9293 §3.10.7) and the application API; the TCB, the
- * timers and the output half live in connection.ts.
+ * (segment arrival, RFC 9293 §3.10.7) and the application API; the TCB
+ * lives in connection.ts, the timers and the output half in output.ts.
  *
  * Passive open as the NAT needs it: `fromSyn()` holds a guest SYN without
  * answering (state LISTEN), then `accept()` sends the SYN-ACK or `refuse()`
@@ -20,13 +20,14 @@
  * socket are answered with rstForUnexpected().
  */
 import { TcpFlags, type TcpRepr } from '../../wire/tcp.js';
-import { TcpConnection, Ev } from './connection.js';
+import { Ev } from './connection.js';
+import { TcpOutput } from './output.js';
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from './seq.js';
 import { type Endpoint, resolveConfig, type TcpSocketConfig, TcpState, windowShiftFor } from './types.js';
 
 const F = TcpFlags;
 
-export class TcpSocket extends TcpConnection {
+export class TcpSocket extends TcpOutput {
   private constructor(local: Endpoint, remote: Endpoint, cfg: TcpSocketConfig) {
     super(local, remote, resolveConfig(cfg));
   }
