@@ -13,13 +13,33 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { createNetns, requireRoot, spawnDaemon, useCleanup, REPO_ROOT, type Netns } from './harness/index.js';
 import type { DiagnoseReport } from '../../src/lib/diagnose/report.js';
+import { ControlClient } from '../../src/lib/daemon/control-client.js';
+import { homePaths } from '../../src/lib/daemon/home.js';
 
 interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** `hnet diagnose ...` in the host namespace. */
+function diagnoseHost(home: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', '--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'diagnose', '--home', home, ...args], { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** `hnet diagnose ...` inside the namespace; resolves with the exit code, never rejects on exit 1. */
@@ -107,5 +127,44 @@ describe('e2e: hnet diagnose --vpn and the subnet choice of hnet start', functio
     const report = JSON.parse(r.stdout) as DiagnoseReport;
     expect(check(report, 'vpn.overlap').status).to.equal('pass');
     expect(check(report, 'vpn.interfaces').detail).to.contain('no VPN interface');
+  });
+});
+
+describe('e2e: hnet diagnose checks forwarded ports against a namespace guest', function () {
+  this.timeout(120_000);
+  const cleanup = useCleanup();
+  let guest: Netns;
+  let home: string;
+  const tap = 'hntdg0';
+
+  before(async function () {
+    requireRoot(this, ['ip', 'ping']);
+    guest = await createNetns('hntdg', cleanup);
+    home = mkdtempSync(join(tmpdir(), 'hnt-diagp-'));
+    await spawnDaemon(['--home', home, '--subnet', '192.168.65.0/24', '--listen', `tap:${tap}?netns=${guest.name}`, '--allow-egress', '127.0.0.0/8'], { cleanup });
+    await guest.exec('ip', ['addr', 'add', '192.168.65.2/24', 'dev', tap]);
+    await guest.exec('ip', ['link', 'set', tap, 'up']);
+    await guest.exec('ip', ['route', 'add', 'default', 'via', '192.168.65.1']);
+    await guest.exec('ping', ['-c', '1', '-W', '3', '192.168.65.1']); // the daemon learns the guest
+    const server = guest.spawn(process.execPath, ['-e', "require('net').createServer((s) => s.write('hi')).listen(8080, '0.0.0.0', () => console.log('listening'))"]);
+    await new Promise((ok) => server.stdout!.once('data', ok));
+  });
+
+  it('passes a forward the guest answers, fails one the guest refuses (naming the guest port), then passes once it is removed', async () => {
+    const client = new ControlClient(homePaths(home));
+    const good = await freePort();
+    const bad = await freePort();
+    await client.addPort({ proto: 'tcp', hostPort: good, guestIp: '192.168.65.2', guestPort: 8080 });
+    await client.addPort({ proto: 'tcp', hostPort: bad, guestIp: '192.168.65.2', guestPort: 8081 });
+    const r = await diagnoseHost(home, ['--json']);
+    const ports = check(JSON.parse(r.stdout) as DiagnoseReport, 'ports.forwards');
+    expect(ports.status, ports.detail).to.equal('fail');
+    expect(ports.detail).to.contain(`127.0.0.1:${bad}/tcp → guest 192.168.65.2:8081 refused by the guest`);
+    expect(ports.detail).not.to.contain(`:${good}/`);
+    expect(ports.next[0]).to.contain('192.168.65.2:8081');
+    expect(r.code).to.equal(1);
+    await client.removePort('tcp', '127.0.0.1', bad);
+    const again = check(JSON.parse((await diagnoseHost(home, ['--json'])).stdout) as DiagnoseReport, 'ports.forwards');
+    expect(again.status, again.detail).to.equal('pass');
   });
 });
