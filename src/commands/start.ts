@@ -79,9 +79,11 @@ export default class Start extends BaseCommand {
     }
     spinner.stop();
     const s = result.summary;
-    this.log(`${theme.bold('hnet')} serving ${theme.code(s.subnet)} (gateway ${s.gateway}, host ${s.hostIp}, MTU ${s.mtu})`);
-    for (const l of s.listen) this.log(`  ${theme.dim('listen')} ${l}`);
-    for (const h of attachHintLines(listen, paths.home, parseListenUri)) this.log(theme.dim(h));
+    // With a stdio: listener stdout carries frames and nothing else: the summary goes to stderr.
+    const say = listen.some((u) => u.startsWith('stdio:')) ? (line: string) => void process.stderr.write(`${line}\n`) : (line: string) => this.log(line);
+    say(`${theme.bold('hnet')} serving ${theme.code(s.subnet)} (gateway ${s.gateway}, host ${s.hostIp}, MTU ${s.mtu})`);
+    for (const l of s.listen) say(`  ${theme.dim('listen')} ${l}`);
+    for (const h of attachHintLines(listen, paths.home, parseListenUri)) say(theme.dim(h));
     process.stderr.write(`hnet ready (pid ${process.pid})\n`);
     await result.stopped;
     return result;
