@@ -400,6 +400,9 @@ export class TcpNat {
     if (st.retransmits) this.counters.inc('tcp.retransmits', st.retransmits);
     if (st.fastRetransmits) this.counters.inc('tcp.fast_retransmits', st.fastRetransmits);
     if (st.timeouts) this.counters.inc('tcp.rto_timeouts', st.timeouts);
+    if (st.lossProbes) this.counters.inc('tcp.loss_probes', st.lossProbes);
+    if (st.sackRecoveries) this.counters.inc('tcp.sack_recoveries', st.sackRecoveries);
+    if (st.lostRetransmits) this.counters.inc('tcp.lost_retransmits', st.lostRetransmits);
   }
 
   connections(): Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
