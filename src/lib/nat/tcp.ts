@@ -49,6 +49,8 @@ type FlowState = 'connecting' | 'open' | 'closed';
  */
 const MIN_RTO_MS = 20;
 const COALESCE_BYTES = 64 * 1024;
+/** Bytes queued in a host socket's user-space buffer before we stop reading from the guest. */
+const HOST_WRITE_BUDGET = 512 * 1024;
 const COALESCE_MS = 1;
 
 class TcpFlow implements Pollable {
@@ -291,7 +293,10 @@ export class TcpNat {
           const chunk = sock.read();
           if (!chunk) break;
           flow.bytesOut += chunk.length;
-          if (!host.write(chunk)) flow.hostBlocked = true;
+          host.write(chunk);
+          // Node's 16 KiB high-water mark would stop us after every 64 KiB segment;
+          // the host socket may hold up to HOST_WRITE_BUDGET before the guest's window closes.
+          if (host.writableLength >= HOST_WRITE_BUDGET) flow.hostBlocked = true;
         }
         host.uncork();
       }
