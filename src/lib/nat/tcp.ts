@@ -43,11 +43,12 @@ export interface InterceptTarget {
 type FlowState = 'connecting' | 'open' | 'closed';
 
 /**
- * The guest is on a virtual link with sub-millisecond RTT: the 200 ms floor
- * Linux uses for WAN paths (RFC 6298 §2.4 says 1 s) would turn every tail
- * loss into a stall. The RTO still backs off exponentially (§5.5).
+ * The guest is on a virtual link with sub-millisecond RTT: Linux's 200 ms
+ * floor (RFC 6298 §2.4 says 1 s) turns every tail loss the probe (RFC 8985
+ * TLP) misses into a long stall; much lower floors fire spuriously when the
+ * daemon is descheduled on a loaded host. 100 ms measured best here.
  */
-const MIN_RTO_MS = 20;
+const MIN_RTO_MS = 100;
 const COALESCE_BYTES = 64 * 1024;
 /** Bytes queued in a host socket's user-space buffer before we stop reading from the guest. */
 const HOST_WRITE_BUDGET = 512 * 1024;
