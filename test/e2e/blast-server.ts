@@ -35,11 +35,23 @@ export interface BlastServer {
   close(): Promise<void>;
   /** Stop reading uploads (a slow host-side reader) while true. */
   stallUploads: boolean;
+  /** Stop stalling and read every paused upload again. */
+  resumeUploads(): void;
 }
 
 export async function blastServer(host = '127.0.0.1', cleanup?: Cleanup): Promise<BlastServer> {
   const sockets = new Set<net.Socket>();
-  const state: BlastServer = { port: 0, remotes: [], open: () => sockets.size, close: async () => undefined, stallUploads: false };
+  const state: BlastServer = {
+    port: 0,
+    remotes: [],
+    open: () => sockets.size,
+    close: async () => undefined,
+    stallUploads: false,
+    resumeUploads: () => {
+      state.stallUploads = false;
+      for (const s of sockets) s.resume();
+    },
+  };
   const server = net.createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
