@@ -103,7 +103,9 @@ export async function blastServer(host = '127.0.0.1', cleanup?: Cleanup): Promis
     };
     if (echoAfterEnd) s.on('end', finish);
     else {
-      s.on('end', () => undefined);
+      s.on('end', () => {
+        if (got < size) s.end(); // the client gave up early: close our side too
+      });
       const check = () => {
         if (got >= size) {
           s.off('data', check);
