@@ -13,6 +13,7 @@
 import { parseIpv4 } from '../wire/addr.js';
 import { HnetError } from '../errors.js';
 import type { Runner } from './exec.js';
+import { parseIpJson } from './ip-json.js';
 
 export interface HostAddress {
   family: 'inet' | 'inet6';
@@ -38,16 +39,9 @@ export type Platform = NodeJS.Platform;
 
 /** Parse `ip -j addr [show dev X]` (iproute2 JSON). */
 export function parseIpAddrJson(text: string): HostInterface[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(raw)) return [];
   const out: HostInterface[] = [];
-  for (const link of raw) {
-    if (typeof link !== 'object' || link === null || typeof link.ifname !== 'string') continue;
+  for (const link of parseIpJson(text)) {
+    if (typeof link.ifname !== 'string') continue;
     const flags: string[] = Array.isArray(link.flags) ? link.flags.filter((f: unknown) => typeof f === 'string') : [];
     const addresses: HostAddress[] = [];
     for (const a of Array.isArray(link.addr_info) ? link.addr_info : []) {

@@ -15,6 +15,7 @@ import { ipv4ToString, parseIpv4, prefixMask, type Ipv4 } from '../wire/addr.js'
 import { HnetError } from '../errors.js';
 import type { Runner } from './exec.js';
 import type { Platform } from './addresses.js';
+import { parseIpJson } from './ip-json.js';
 
 export interface HostRoute {
   /** Destination as CIDR text ("0.0.0.0/0" for default). */
@@ -40,16 +41,9 @@ function route(network: Ipv4, prefix: number, dev: string, gateway: string | und
 
 /** Parse `ip -j route` output. */
 export function parseIpRouteJson(text: string): HostRoute[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(raw)) return [];
   const out: HostRoute[] = [];
-  for (const r of raw) {
-    if (typeof r !== 'object' || r === null || typeof r.dst !== 'string') continue;
+  for (const r of parseIpJson(text)) {
+    if (typeof r.dst !== 'string') continue;
     let network: Ipv4 | undefined;
     let prefix: number;
     if (r.dst === 'default') {

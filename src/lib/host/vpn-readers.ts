@@ -12,6 +12,7 @@
  */
 import type { Runner } from './exec.js';
 import type { Platform } from './addresses.js';
+import { parseIpJson } from './ip-json.js';
 
 export interface LinkInfo {
   name: string;
@@ -22,16 +23,9 @@ export interface LinkInfo {
 
 /** Parse `ip -j -d link` (iproute2 JSON). */
 export function parseIpLinkJson(text: string): LinkInfo[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(raw)) return [];
   const out: LinkInfo[] = [];
-  for (const l of raw) {
-    if (typeof l !== 'object' || l === null || typeof l.ifname !== 'string') continue;
+  for (const l of parseIpJson(text)) {
+    if (typeof l.ifname !== 'string') continue;
     const info: LinkInfo = { name: l.ifname };
     const kind = typeof l.linkinfo?.info_kind === 'string' ? l.linkinfo.info_kind : undefined;
     if (kind !== undefined) info.kind = kind;

@@ -11,6 +11,7 @@
 import koffi from 'koffi';
 import net from 'node:net';
 import { closeSync, writeSync } from 'node:fs';
+import { pipeHandle } from '../phy/fd-watch.js';
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
@@ -96,17 +97,9 @@ export function openIcmpSocket(dst: string, onMessage: (data: Buffer) => void): 
   };
 }
 
-/**
- * Let libuv's event loop read a datagram-like fd: wrap it as a pipe handle
- * (uv_pipe_open accepts any fd) and read with a reused buffer through
- * net.Socket's `onread`. process.binding('pipe_wrap') is the documented-but-
- * legacy way to reach that handle; there is no public one.
- */
+/** Read a datagram-like fd in libuv's event loop (see phy/fd-watch.ts), one datagram per read. */
 export function readFd(fd: number, onMessage: (data: Buffer) => void): net.Socket {
-  const binding = (process as unknown as { binding(name: string): { Pipe: new (type: number) => { open(fd: number): number }; constants: { SOCKET: number } } }).binding('pipe_wrap');
-  const handle = new binding.Pipe(binding.constants.SOCKET);
-  const rc = handle.open(fd);
-  if (rc !== 0) throw new Error(`cannot watch fd ${fd} (uv error ${rc})`);
+  const handle = pipeHandle(fd, 'an ICMP socket');
   const buffer = Buffer.allocUnsafe(65536 + 64);
   const sock = new net.Socket({
     handle,

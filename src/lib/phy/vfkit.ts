@@ -29,6 +29,7 @@ import type { Logger } from '../daemon/log.js';
 import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
 import { AF_UNIX, EAGAIN, ECONNREFUSED, ENOENT, MSG_DONTWAIT, SOCKADDR_UN_SIZE, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, libc, sockaddrUn, sockaddrUnPath } from './libc.js';
 import { MAX_MTU } from './tap.js';
+import { pipeHandle } from './fd-watch.js';
 
 const VFKT = Buffer.from('VFKT');
 const POLL_MS = 20;
@@ -57,16 +58,6 @@ function dgramIsLive(path: string): boolean {
   return ok;
 }
 
-function pipeHandle(fd: number): unknown {
-  const binding = (process as unknown as { binding(name: string): unknown }).binding('pipe_wrap') as {
-    Pipe: new (type: number) => { open(fd: number): number };
-    constants: { SOCKET: number };
-  };
-  const h = new binding.Pipe(binding.constants.SOCKET);
-  const rc = h.open(fd);
-  if (rc !== 0) throw new HnetError('HNET_SOCKET', `cannot poll the datagram socket (uv error ${rc})`);
-  return h;
-}
 
 export class VfkitLink extends BaseLink {
   private readonly sock: Socket;
@@ -80,7 +71,7 @@ export class VfkitLink extends BaseLink {
   ) {
     super(nextLinkId('vfkit'), 'vfkit', mtu);
     this.sock = new Socket({
-      handle: pipeHandle(fd),
+      handle: pipeHandle(fd, 'the datagram socket'),
       readable: true,
       writable: false,
       onread: {
