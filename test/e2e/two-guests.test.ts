@@ -99,7 +99,7 @@ describe('e2e: two guests on one daemon over qemu:// stream sockets', function (
   it('pulling one guest cable mid-transfer leaves the other download sha256-exact', async () => {
     const [a, b] = guests;
     const SIZE_A = 256 << 20; // far more than moves before the cable is pulled
-    const SIZE_B = 48 << 20;
+    const SIZE_B = 64 << 20;
     const KILL_AT = 4 << 20;
     const dlA = tcpTool(a.ns, [HOST, String(blast.port), 'down', String(SIZE_A)]);
     const dlB = tcpTool(b.ns, [HOST, String(blast.port), 'down', String(SIZE_B)]);
