@@ -127,4 +127,11 @@ describe('e2e: hnet as a child on stdio: carries a namespace', function () {
     expect(stderr).to.match(/serving 192\.168\.65\.0\/24/);
     raw = [];
   });
+
+  it('exits 0 when its stdin closes, as the child of a VM monitor that went away', async () => {
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    child.stdin!.end();
+    expect(await exited).to.equal(0);
+    expect(stderr).to.match(/stdio guest closed its stdin/);
+  });
 });

@@ -40,6 +40,8 @@ export interface DaemonOptions {
   paths: HomePaths;
   log: Logger;
   pcap?: string;
+  /** Called when a stdio: guest's stdin reaches end of file. */
+  onStdioClosed?: () => void;
   /** Impairments injected on purpose (tests: --fault-drop, --fault-rx). */
   faults?: FaultOptions;
   /** Guest TCP to ports 80/443 goes through the upstream proxy (start --transparent-proxy). */
@@ -165,6 +167,8 @@ export class Daemon {
       this.iface.detach(port);
       this.switch.detach(port);
       this.opts.log.info('guest link down', { link: link.id });
+      // Under stdio: hnet is the child of a VM monitor; its stdin closing means the VM is gone.
+      if (link.kind === 'stdio') this.opts.onStdioClosed?.();
     };
   }
 

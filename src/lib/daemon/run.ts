@@ -16,7 +16,9 @@ export interface StartResult {
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
-  const daemon = new Daemon(opts);
+  // The stdio guest's end of file stops the daemon like SIGTERM (see Daemon.attach).
+  let stopOnEof: () => void = () => undefined;
+  const daemon = new Daemon({ ...opts, onStdioClosed: () => stopOnEof() });
   try {
     await daemon.start();
   } catch (err) {
@@ -52,6 +54,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    stopOnEof = () => {
+      opts.log.info('stdio guest closed its stdin');
+      onSignal('SIGTERM');
+    };
   });
   return { summary: daemon.summary(), stopped, daemon };
 }
