@@ -32,6 +32,8 @@ export const AF_UNSPEC = 0;
 
 export interface Libc {
   ioctl(fd: number, req: number, arg: Buffer): number;
+  /** ioctl whose argument is a value, not a pointer (e.g. TUNSETOFFLOAD). */
+  ioctlValue(fd: number, req: number, value: number): number;
   setns(fd: number, nstype: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
@@ -59,6 +61,7 @@ export function libc(): Libc {
   const close = lib.func('int close(int fd)');
   cached = {
     ioctl: (fd, req, arg) => ioctl(fd, req, 'uint8_t *', arg) as number,
+    ioctlValue: (fd, req, value) => ioctl(fd, req, 'unsigned long', value) as number,
     setns: (fd, t) => setns(fd, t) as number,
     socket: (d, t, p) => socket(d, t, p) as number,
     bind: (fd, a, l) => bind(fd, a, l) as number,

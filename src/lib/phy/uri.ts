@@ -7,7 +7,7 @@
  *   vfkit:///abs/path.sock     unix datagram socket, one frame per datagram (also vfkit:NAME.sock)
  *   vpnkit:///abs/path.sock    hyperkit/vpnkit v22 handshake, then 2-byte LE framing (also vpnkit:NAME.sock)
  *   stdio:                     2-byte LE length framing on stdin/stdout
- *   tap:NAME[?netns=NS]        Linux tap device
+ *   tap:NAME[?netns=NS][&offload=0]  Linux tap device (offload=0: no virtio-net header/TSO)
  *
  * Every rejection is a UsageError (exit 2) with code HNET_BAD_SPEC, naming
  * the URI, what is wrong, and an example that works.
@@ -28,7 +28,7 @@ export type ListenSpec =
   | { kind: 'vfkit'; uri: string; path: string }
   | { kind: 'vpnkit'; uri: string; path: string }
   | { kind: 'stdio'; uri: string }
-  | { kind: 'tap'; uri: string; name: string; netns?: string };
+  | { kind: 'tap'; uri: string; name: string; netns?: string; offload?: boolean };
 
 const SCHEMES = ['qemu', 'qemu+tcp', 'vfkit', 'vpnkit', 'stdio', 'tap'];
 /** sun_path holds 108 bytes including the terminating NUL (unix(7)). */
@@ -106,11 +106,14 @@ export function parseListenUri(uri: string, home: string): ListenSpec {
       return { kind: 'stdio', uri };
     case 'tap': {
       const example = 'tap:hnet0?netns=guest1';
-      const [name, params] = query(uri, rest.replace(/^\/\//, ''), ['netns'], example);
+      const [name, params] = query(uri, rest.replace(/^\/\//, ''), ['netns', 'offload'], example);
       if (!validIfName(name)) throw bad(uri, `"${name}" is not a valid interface name (1-15 letters, digits, "-", "_", ".")`, example);
       const netns = params.netns;
       if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) throw bad(uri, `"${netns}" is not a valid namespace name`, example);
-      return netns === undefined ? { kind: 'tap', uri, name } : { kind: 'tap', uri, name, netns };
+      const off = params.offload;
+      if (off !== undefined && !['0', '1', 'true', 'false'].includes(off)) throw bad(uri, `offload must be 0 or 1, not "${off}"`, 'tap:hnet0?offload=0');
+      const spec: ListenSpec = netns === undefined ? { kind: 'tap', uri, name } : { kind: 'tap', uri, name, netns };
+      return off === undefined ? spec : { ...spec, offload: off === '1' || off === 'true' };
     }
   }
   throw bad(uri, 'unsupported', 'qemu:///tmp/hnet.sock');
@@ -138,7 +141,7 @@ export function createTransport(spec: ListenSpec, opts: TransportOptions): Trans
     case 'stdio':
       return new StdioTransport(opts);
     case 'tap':
-      return new TapTransport(spec.uri, { name: spec.name, netns: spec.netns }, opts);
+      return new TapTransport(spec.uri, { name: spec.name, netns: spec.netns, offload: spec.offload }, opts);
     case 'vpnkit':
       return new VpnkitTransport(spec.uri, spec.path, opts);
   }

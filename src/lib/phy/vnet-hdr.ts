@@ -1,0 +1,84 @@
+/**
+ * The virtio-net header a Linux tap puts in front of every frame once it is
+ * opened with IFF_VNET_HDR (Documentation/networking/tuntap.rst;
+ * include/uapi/linux/virtio_net.h, struct virtio_net_hdr - the 10-byte legacy
+ * layout, little-endian on every host hnet runs on; virtio 1.x §5.1.6).
+ *
+ *   flags u8  gso_type u8  hdr_len u16  gso_size u16  csum_start u16  csum_offset u16
+ *
+ * Receive side (guest -> hnet), after TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4:
+ *  - flags NEEDS_CSUM: the L4 checksum is partial. The field at
+ *    csum_start + csum_offset holds the folded pseudo-header sum; the full
+ *    checksum is the complement of the ones'-complement sum from csum_start to
+ *    the end of the frame (virtio 1.x §5.1.6.2.1). `completeChecksum` fills it
+ *    in, so everything downstream (stack, switch, pcap) sees a valid frame.
+ *  - gso_type TCPV4: a TCP super-segment (IPv4 total length up to 65535) that
+ *    the guest would otherwise have cut into gso_size pieces. The stack takes
+ *    it whole: TCP is a byte stream (RFC 9293 §3.8.6) and the guest's MSS
+ *    applies to what it puts on a real wire, not to what it hands its host.
+ * Send side (hnet -> guest): `emitVnetHdr` writes gso NONE (or TCPV4 with the
+ * segment size the guest may cut it into) and DATA_VALID, telling the guest
+ * kernel the checksum was verified/computed by us (RFC 1122 §3.2.1.2 allows
+ * the link to vouch for it; we always compute full checksums anyway).
+ */
+import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
+
+export const VNET_HDR_LEN = 10;
+/** if_tun.h ioctls and flags. */
+export const IFF_VNET_HDR = 0x4000;
+export const TUNSETOFFLOAD = 0x400454d0;
+export const TUNSETVNETHDRSZ = 0x400454d8;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+/** virtio_net.h flags and gso types. */
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
+
+export interface VnetHdr {
+  flags: number;
+  gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
+}
+
+/** Decode the header at buf[offset]; the caller checks there are VNET_HDR_LEN bytes. */
+export function parseVnetHdr(buf: Buffer, offset = 0): VnetHdr {
+  return {
+    flags: buf[offset],
+    gsoType: buf[offset + 1],
+    hdrLen: buf.readUInt16LE(offset + 2),
+    gsoSize: buf.readUInt16LE(offset + 4),
+    csumStart: buf.readUInt16LE(offset + 6),
+    csumOffset: buf.readUInt16LE(offset + 8),
+  };
+}
+
+/** Write a header at buf[offset]; returns VNET_HDR_LEN. */
+export function emitVnetHdr(buf: Buffer, offset: number, h: VnetHdr): number {
+  buf[offset] = h.flags;
+  buf[offset + 1] = h.gsoType;
+  buf.writeUInt16LE(h.hdrLen, offset + 2);
+  buf.writeUInt16LE(h.gsoSize, offset + 4);
+  buf.writeUInt16LE(h.csumStart, offset + 6);
+  buf.writeUInt16LE(h.csumOffset, offset + 8);
+  return VNET_HDR_LEN;
+}
+
+/**
+ * Finish a NEEDS_CSUM frame in place: checksum field = ~sum(frame[start..end)).
+ * A result of 0 is written as 0xffff (UDP reserves 0 for "no checksum", RFC 768;
+ * the same value is valid for TCP). Returns false when the offsets do not fit
+ * the frame (the caller drops it).
+ */
+export function completeChecksum(frame: Buffer, csumStart: number, csumOffset: number): boolean {
+  const at = csumStart + csumOffset;
+  if (at + 2 > frame.length || csumStart >= frame.length) return false;
+  const v = finishChecksum(onesComplementSum(frame, csumStart, frame.length));
+  frame.writeUInt16BE(v === 0 ? 0xffff : v, at);
+  return true;
+}
