@@ -211,6 +211,8 @@ describe('e2e: guest-facing proxy on gateway:3128 chained to tinyproxy with Basi
       hnet('src/commands/proxy/env.ts', [], env),
     ]);
     expect(JSON.parse(show).effective.authenticated).to.equal(true);
+    // What the running daemon applies (the dead upstream synced just before), redacted.
+    expect(JSON.parse(show).applied.http).to.match(/^http:\/\/\*\*\*@127\.0\.0\.1:\d+/);
     expect(penv).to.contain('http://http.hnet.internal:3128');
     for (const [what, text] of [['status', status.stdout], ['proxy show', show], ['proxy env', penv], ['daemon log', daemon.stderr() + daemon.stdout()]]) {
       expect(text, what).not.to.contain(PASSWORD);

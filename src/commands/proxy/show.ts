@@ -1,12 +1,14 @@
 /**
  * `hnet proxy show`: every host proxy source, what it says (credentials
  * redacted), which one wins and why (DESIGN §4). With --json, stdout holds
- * only the ProxyReport. PAC scripts are named but not evaluated.
+ * only the ProxyReport, including what the running daemon applies (GET
+ * /v1/proxy). PAC scripts are named but not evaluated.
  */
 import { BaseCommand } from '../../base-command.js';
 import { hostDetectOptions, proxyReport, type ProxyReport } from '../../lib/host/proxy/detect.js';
 import type { RedactedEffective, RedactedSource } from '../../lib/host/proxy/types.js';
 import { theme } from '../../lib/ui/theme.js';
+import { ControlClient } from '../../lib/daemon/control-client.js';
 
 function describe(s: RedactedSource | RedactedEffective): string[] {
   const lines: string[] = [];
@@ -23,8 +25,9 @@ export default class ProxyShow extends BaseCommand {
   static override examples = ['<%= config.bin %> proxy show', '<%= config.bin %> proxy show --json'];
 
   async run(): Promise<ProxyReport> {
-    await this.parse(ProxyShow);
-    const report = await proxyReport(hostDetectOptions());
+    const { flags } = await this.parse(ProxyShow);
+    const client = new ControlClient(this.paths(flags.home));
+    const report = await proxyReport(hostDetectOptions(), () => client.getProxy());
     if (this.jsonEnabled()) return report;
     for (const s of report.sources) {
       this.log(`${s.found ? theme.symbols.pass : theme.symbols.skip} ${theme.bold(s.source)}${s.found ? '' : theme.dim(' (nothing set)')}`);
@@ -38,8 +41,9 @@ export default class ProxyShow extends BaseCommand {
     if (report.pacNotEvaluated) {
       this.log(theme.warn('    PAC is not evaluated by hnet: guests get no upstream proxy from it; set a manual proxy to chain one'));
     }
-    // The daemon's applied settings (GET /v1/proxy) will be shown here once wired.
-    if (report.applied === null) this.log(theme.dim('Daemon: applied settings not shown yet'));
+    const a = report.applied;
+    if (a === null) this.log(theme.dim('Daemon: not running on this HOME (hnet proxy sync saves for its next start)'));
+    else this.log(`${theme.bold('Daemon applies:')} ${a.http ?? 'no upstream (direct)'}${a.https && a.https !== a.http ? `, https ${a.https}` : ''}  ${theme.dim(`from ${a.source}`)}`);
     return report;
   }
 }

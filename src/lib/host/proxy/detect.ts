@@ -26,6 +26,7 @@ import { readGnomeProxy } from './gnome.js';
 import { readKdeProxy } from './kde.js';
 import { readMacosProxy } from './macos.js';
 import { notFound, redactProxy, redactSource, type EffectiveProxy, type ProxySourceResult, type RedactedEffective, type RedactedSource } from './types.js';
+import type { ProxyBody } from '../../daemon/control-types.js';
 
 export interface DetectOptions {
   platform: NodeJS.Platform;
@@ -110,20 +111,26 @@ export interface ProxyReport {
   why: string;
   /** hnet does not evaluate PAC scripts; set when the winner is a PAC URL. */
   pacNotEvaluated: boolean;
-  /**
-   * What the running daemon applies (GET /v1/proxy). Not wired yet: always
-   * null until the daemon reports its proxy settings.
-   */
-  applied: null;
+  /** What the running daemon applies (GET /v1/proxy, credentials redacted); null when no daemon answers. */
+  applied: ProxyBody | null;
 }
 
-export async function proxyReport(opts: DetectOptions): Promise<ProxyReport> {
+/** `applied` comes from `readApplied` (the control client's getProxy); it may fail: then null. */
+export async function proxyReport(opts: DetectOptions, readApplied?: () => Promise<ProxyBody>): Promise<ProxyReport> {
   const d = await detectProxy(opts);
+  let applied: ProxyBody | null = null;
+  if (readApplied) {
+    try {
+      applied = await readApplied();
+    } catch {
+      applied = null; // no daemon on this HOME
+    }
+  }
   return {
     sources: d.sources.map(redactSource),
     effective: redactProxy(d.effective),
     why: d.why,
     pacNotEvaluated: d.effective.pac !== undefined,
-    applied: null,
+    applied,
   };
 }
