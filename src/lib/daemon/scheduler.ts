@@ -11,6 +11,8 @@ export interface Pollable {
   poll(now: number): number;
 }
 
+const RERUN_BUDGET = 256;
+
 interface Entry {
   at: number;
   task: Pollable;
@@ -24,6 +26,8 @@ export class Scheduler {
   private readonly dirty = new Set<Pollable>();
   private flushScheduled = false;
   private stopped = false;
+  /** Immediate re-runs allowed per turn, so a task that is always due cannot spin the loop. */
+  private rerunBudget = RERUN_BUDGET;
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
@@ -62,6 +66,7 @@ export class Scheduler {
 
   private flush(): void {
     this.flushScheduled = false;
+    this.rerunBudget = RERUN_BUDGET;
     const now = this.clock();
     const tasks = [...this.dirty];
     this.dirty.clear();
@@ -72,7 +77,13 @@ export class Scheduler {
     const next = task.poll(now);
     const cur = this.due.get(task);
     if (cur !== undefined && cur <= now) this.due.delete(task);
-    if (Number.isFinite(next)) this.schedule(task, Math.max(next, now));
+    if (next <= now && this.rerunBudget > 0) {
+      // Work is due again right away (more to send): the next turn, not a 1 ms timer.
+      this.rerunBudget--;
+      this.markDirty(task);
+    } else if (Number.isFinite(next)) {
+      this.schedule(task, Math.max(next, now));
+    }
   }
 
   private fire(): void {
