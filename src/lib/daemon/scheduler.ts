@@ -11,7 +11,7 @@ export interface Pollable {
   poll(now: number): number;
 }
 
-const RERUN_BUDGET = 256;
+const MAX_IMMEDIATE_RERUNS = 64;
 
 interface Entry {
   at: number;
@@ -26,8 +26,8 @@ export class Scheduler {
   private readonly dirty = new Set<Pollable>();
   private flushScheduled = false;
   private stopped = false;
-  /** Immediate re-runs allowed per turn, so a task that is always due cannot spin the loop. */
-  private rerunBudget = RERUN_BUDGET;
+  /** Consecutive immediate re-runs per task, so a task that is always due cannot spin the loop. */
+  private readonly reruns = new Map<Pollable, number>();
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
@@ -62,11 +62,11 @@ export class Scheduler {
     this.heap = [];
     this.due.clear();
     this.dirty.clear();
+    this.reruns.clear();
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    this.rerunBudget = RERUN_BUDGET;
     const now = this.clock();
     const tasks = [...this.dirty];
     this.dirty.clear();
@@ -77,13 +77,16 @@ export class Scheduler {
     const next = task.poll(now);
     const cur = this.due.get(task);
     if (cur !== undefined && cur <= now) this.due.delete(task);
-    if (next <= now && this.rerunBudget > 0) {
+    const reruns = this.reruns.get(task) ?? 0;
+    if (next <= now && reruns < MAX_IMMEDIATE_RERUNS) {
       // Work is due again right away (more to send): the next turn, not a 1 ms timer.
-      this.rerunBudget--;
+      this.reruns.set(task, reruns + 1);
       this.markDirty(task);
-    } else if (Number.isFinite(next)) {
-      this.schedule(task, Math.max(next, now));
+      return;
     }
+    // Not due now, or due for too many turns in a row: back to the timer (no busy loop).
+    this.reruns.delete(task);
+    if (Number.isFinite(next)) this.schedule(task, Math.max(next, now));
   }
 
   private fire(): void {

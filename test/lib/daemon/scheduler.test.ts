@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { Scheduler, type Pollable } from '../../../src/lib/daemon/scheduler.js';
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A task that records the times it was polled and answers with scripted deadlines. */
+function task(next: (now: number, calls: number) => number = () => Infinity): Pollable & { calls: number[] } {
+  const calls: number[] = [];
+  return {
+    calls,
+    poll(now: number) {
+      calls.push(now);
+      return next(now, calls.length);
+    },
+  };
+}
+
+describe('Scheduler', () => {
+  let clock = 0;
+  let s: Scheduler;
+  beforeEach(() => {
+    clock = 1000;
+    s = new Scheduler(() => clock);
+  });
+  afterEach(() => s.stop());
+
+  it('polls a dirty task once per event-loop turn however often it is marked', async () => {
+    const t = task();
+    s.markDirty(t);
+    s.markDirty(t);
+    s.markDirty(t);
+    await turn();
+    await turn();
+    expect(t.calls).to.have.length(1);
+  });
+
+  it('runs a scheduled task when its deadline passes, not before', async () => {
+    const t = task();
+    s.schedule(t, clock + 5);
+    await sleep(15);
+    expect(t.calls).to.have.length(0); // the clock has not moved
+    clock += 5;
+    await sleep(15);
+    expect(t.calls).to.deep.equal([1005]);
+  });
+
+  it('keeps the earliest of several requested deadlines', async () => {
+    const t = task();
+    s.schedule(t, clock + 50);
+    s.schedule(t, clock + 2);
+    s.schedule(t, clock + 30);
+    clock += 2;
+    await sleep(15);
+    expect(t.calls).to.deep.equal([1002]);
+    clock += 100;
+    await sleep(15);
+    expect(t.calls, 'the superseded later deadlines do not fire').to.have.length(1);
+  });
+
+  it('re-arms a task at the deadline its poll returns', async () => {
+    const t = task((now, n) => (n === 1 ? now + 3 : Infinity));
+    s.markDirty(t);
+    await turn();
+    clock += 3;
+    await sleep(15);
+    expect(t.calls).to.deep.equal([1000, 1003]);
+  });
+
+  it('re-runs a task that is still due on the following turns, without waiting for a timer', async () => {
+    const t = task((now, n) => (n <= 10 ? now : Infinity)); // due again ten times, then idle
+    s.markDirty(t);
+    for (let i = 0; i < 12; i++) await turn();
+    expect(t.calls).to.have.length(11);
+  });
+
+  it('runs nothing after stop()', async () => {
+    const t = task();
+    s.schedule(t, clock);
+    s.markDirty(t);
+    s.stop();
+    await sleep(10);
+    expect(t.calls).to.have.length(0);
+  });
+});
