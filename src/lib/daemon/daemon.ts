@@ -176,9 +176,9 @@ export class Daemon {
   private withCapture(link: Link): Link {
     const captures = this.captures;
     const send = link.send.bind(link);
-    link.send = (frame: Buffer) => {
+    link.send = (frame: Buffer, gsoSize?: number) => {
       if (captures.size > 0) for (const c of captures) c(frame);
-      send(frame);
+      send(frame, gsoSize);
     };
     return link;
   }

@@ -229,9 +229,11 @@ export class Interface {
   /**
    * Build an IPv4 packet for a guest in the tx buffer: `writePayload` fills
    * the bytes after the IP header and returns their length. Fragments when the
-   * packet exceeds the MTU and DF is not set (RFC 791).
+   * packet exceeds the MTU and DF is not set (RFC 791). With `gsoSize` a
+   * packet over the MTU goes out whole to a port that takes TCP super-segments
+   * (GuestPort.tso), which the guest kernel treats as gsoSize-byte segments.
    */
-  sendIpv4(src: Ipv4, dst: Ipv4, protocol: number, writePayload: (buf: Buffer, offset: number) => number, opts: { dontFragment?: boolean; dstMac?: Buffer; port?: GuestPort } = {}): void {
+  sendIpv4(src: Ipv4, dst: Ipv4, protocol: number, writePayload: (buf: Buffer, offset: number) => number, opts: { dontFragment?: boolean; dstMac?: Buffer; port?: GuestPort; gsoSize?: number } = {}): void {
     const target = this.resolve(dst, opts);
     const tx = this.tx;
     const ipOffset = ETHERNET_HEADER_LEN;
@@ -240,6 +242,12 @@ export class Interface {
     if (IPV4_HEADER_LEN + payloadLen <= this.cfg.mtu) {
       repr.emit(tx, ipOffset);
       this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen);
+      return;
+    }
+    if (opts.gsoSize && target?.port.tso) {
+      repr.emit(tx, ipOffset);
+      this.counters.inc('tx.gso_segments');
+      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, opts.gsoSize);
       return;
     }
     if (repr.dontFragment) return this.counters.drop('tx_too_big_df');
@@ -264,8 +272,14 @@ export class Interface {
     }, opts);
   }
 
-  sendTcp(src: Ipv4, dst: Ipv4, seg: TcpRepr): void {
-    this.sendIpv4(src, dst, IpProtocol.TCP, (buf, off) => emitTcp(seg, buf, off, src, dst), { dontFragment: true });
+  /** A TCP segment, DF set; `gsoSize` (payload bytes per piece) lets it exceed the MTU toward a TSO port. */
+  sendTcp(src: Ipv4, dst: Ipv4, seg: TcpRepr, gsoSize?: number): void {
+    this.sendIpv4(src, dst, IpProtocol.TCP, (buf, off) => emitTcp(seg, buf, off, src, dst), { dontFragment: true, gsoSize });
+  }
+
+  /** Whether the guest at `ip` is reached through a port that takes TCP super-segments. */
+  tsoFor(ip: Ipv4): boolean {
+    return this.neighbors.lookup(ip)?.port.tso === true;
   }
 
   private nextId(): number {
@@ -279,10 +293,10 @@ export class Interface {
     return n ? { mac: n.mac, port: n.port } : null;
   }
 
-  private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number): void {
+  private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number, gsoSize?: number): void {
     if (target) {
       emitEthernetHeader(tx, 0, target.mac, this.cfg.gatewayMac, EtherType.IPv4);
-      this.write(target.port, tx.subarray(0, len));
+      this.write(target.port, tx.subarray(0, len), gsoSize);
       return;
     }
     // Unknown guest address: queue the frame and ask with ARP (RFC 826).
@@ -306,9 +320,10 @@ export class Interface {
     }
   }
 
-  private write(port: GuestPort, frame: Buffer): void {
+  private write(port: GuestPort, frame: Buffer, gsoSize?: number): void {
     this.counters.inc('tx.frames');
     this.counters.inc('tx.bytes', frame.length);
-    port.send(frame);
+    if (gsoSize) port.send(frame, gsoSize);
+    else port.send(frame);
   }
 }

@@ -8,8 +8,10 @@ import type { Ipv4 } from '../wire/addr.js';
 
 export interface GuestPort {
   readonly id: string;
-  /** Write one frame; must not keep a reference to `frame` after returning. */
-  send(frame: Buffer): void;
+  /** Write one frame; must not keep a reference to `frame` after returning. gsoSize: see Link.send. */
+  send(frame: Buffer, gsoSize?: number): void;
+  /** The port takes TCP super-segments (Link.tso). */
+  readonly tso?: boolean;
 }
 
 export interface Neighbor {

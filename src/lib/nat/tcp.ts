@@ -127,7 +127,13 @@ export class TcpNat {
   }
 
   emitFor(flow: TcpFlow): (seg: TcpRepr) => void {
-    return (seg) => this.iface.sendTcp(flow.dstIp, flow.guestIp, seg);
+    return (seg) => this.iface.sendTcp(flow.dstIp, flow.guestIp, seg, flow.sock.gsoSize);
+  }
+
+  /** Toward a guest on a TSO link (tap offload), data goes out in super-segments up to the IPv4 maximum. */
+  private configFor(guestIp: Ipv4): TcpSocketConfig {
+    // 65535 total length - 20 IP header - 60 TCP header with the most options.
+    return this.iface.tsoFor(guestIp) ? { ...this.socketConfig, maxSegmentBytes: 65535 - 20 - 60 } : this.socketConfig;
   }
 
   handle(now: number, t: GuestTcp): void {
@@ -163,7 +169,7 @@ export class TcpNat {
     }
     if (!toGateway && this.connecting >= this.maxConnecting) return this.counters.drop('tcp_connect_limit');
     const claimed = !toGateway && this.intercept ? this.intercept({ address: egress.hostAddress, port: seg.dstPort }) : undefined;
-    const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.socketConfig);
+    const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.configFor(t.src));
     const flow = new TcpFlow(this, t.src, seg.srcPort, t.dst, seg.dstPort, sock);
     flow.synQuote = Buffer.from(t.quote);
     this.insert(flow);
@@ -208,7 +214,7 @@ export class TcpNat {
       return false;
     }
     const now = this.scheduler.now();
-    const sock = TcpSocket.connect(now, { addr: hostIp, port }, { addr: guestIp, port: guestPort }, this.socketConfig);
+    const sock = TcpSocket.connect(now, { addr: hostIp, port }, { addr: guestIp, port: guestPort }, this.configFor(guestIp));
     const flow = new TcpFlow(this, guestIp, guestPort, hostIp, port, sock);
     flow.state = 'open';
     this.insert(flow);

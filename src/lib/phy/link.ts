@@ -27,7 +27,14 @@ export interface Link {
   readonly id: string;
   readonly kind: string;
   readonly mtu: number;
-  send(frame: Buffer): void;
+  /**
+   * `gsoSize` > 0 marks `frame` as a TCP super-segment longer than the MTU,
+   * to be cut into pieces of gsoSize payload bytes by the peer (only sent to
+   * links whose `tso` is true: tap with virtio-net offload).
+   */
+  send(frame: Buffer, gsoSize?: number): void;
+  /** The link takes TCP super-segments (see send). */
+  readonly tso?: boolean;
   onFrame: ((frame: Buffer) => void) | null;
   onClose: (() => void) | null;
   close(): Promise<void>;
@@ -149,6 +156,9 @@ export class ForwardingLink implements Link {
   get stats(): LinkStats {
     return this.inner.stats;
   }
+  get tso(): boolean {
+    return this.inner.tso === true;
+  }
 
   get onFrame(): ((frame: Buffer) => void) | null {
     return this.handler;
@@ -163,8 +173,8 @@ export class ForwardingLink implements Link {
     deliver(frame);
   }
 
-  send(frame: Buffer): void {
-    this.inner.send(frame);
+  send(frame: Buffer, gsoSize?: number): void {
+    this.inner.send(frame, gsoSize);
   }
 
   close(): Promise<void> {

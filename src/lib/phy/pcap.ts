@@ -124,9 +124,9 @@ class PcapLink extends ForwardingLink {
     deliver(frame);
   }
 
-  override send(frame: Buffer): void {
+  override send(frame: Buffer, gsoSize?: number): void {
     this.writer.write(frame);
-    this.inner.send(frame);
+    this.inner.send(frame, gsoSize);
   }
 }
 

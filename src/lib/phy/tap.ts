@@ -27,7 +27,9 @@
  * the guest kernel hands us TCP super-segments (up to 64 KiB, one read) with
  * partial checksums instead of MTU-sized frames. Each read strips the
  * virtio-net header (vnet-hdr.ts) and completes a partial checksum in place;
- * each write goes out as writev([header, frame]) - no extra copy.
+ * each write goes out as writev([header, frame]) - no extra copy. The link
+ * reports `tso`: the stack may then send TCP segments over the MTU with a
+ * gsoSize (header gso TCPV4), which the guest kernel takes as one GRO'd train.
  */
 import { closeSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -39,7 +41,7 @@ import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './li
 import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
-  VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, completeChecksum, emitVnetHdr,
+  VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, completeChecksum,
 } from './vnet-hdr.js';
 
 /** Frames read per wakeup before yielding to the event loop. */
@@ -249,21 +251,20 @@ export class TapLink extends BaseLink {
    * With offload, a frame longer than the MTU is a TCP super-segment the guest
    * kernel takes as one (gso TCPV4, `gsoSize` bytes per piece on a real wire).
    */
-  sendGso(frame: Buffer, gsoSize: number): void {
-    this.write(frame, gsoSize);
+  get tso(): boolean {
+    return this.offload;
   }
 
-  send(frame: Buffer): void {
-    this.write(frame, 0);
-  }
-
-  private write(frame: Buffer, gsoSize: number): void {
+  send(frame: Buffer, gsoSize = 0): void {
     if (!this.admit(frame)) return;
     try {
       if (!this.offload) writeSync(this.fd, frame);
       else {
         const big = gsoSize > 0 && frame.length > super.maxFrame;
-        emitVnetHdr(this.txHdr, 0, { flags: 0, gsoType: big ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE, hdrLen: 0, gsoSize: big ? gsoSize : 0, csumStart: 0, csumOffset: 0 });
+        // Full checksums are always in the frame: flags 0, no csum offsets (hdr_len 0 is a hint only).
+        const h = this.txHdr;
+        h[1] = big ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE;
+        h.writeUInt16LE(big ? gsoSize : 0, 4);
         this.txIov[1] = frame;
         writevSync(this.fd, this.txIov);
       }

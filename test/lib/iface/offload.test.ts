@@ -3,6 +3,8 @@
  * the stack TCP super-segments (IPv4 total length up to 65535, RFC 791) larger
  * than the link MTU, whose partial checksum (virtio NEEDS_CSUM) the link has
  * completed. The interface takes them whole: one verified segment, all bytes.
+ * Send side: a TCP segment over the MTU with a gsoSize goes out whole only to
+ * a port that takes super-segments (GuestPort.tso); anywhere else DF holds.
  */
 import { expect } from 'chai';
 import { Counters } from '../../../src/lib/counters.js';
@@ -10,8 +12,8 @@ import { Interface, type GuestPort, type GuestTcp } from '../../../src/lib/iface
 import { buildStackConfig } from '../../../src/lib/iface/config.js';
 import { parseIpv4, parseMac } from '../../../src/lib/wire/addr.js';
 import { EtherType, emitEthernetHeader } from '../../../src/lib/wire/ethernet.js';
-import { IpProtocol, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
-import { emitTcp, TcpFlags } from '../../../src/lib/wire/tcp.js';
+import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
+import { emitTcp, TcpFlags, TcpPacket, parseTcp } from '../../../src/lib/wire/tcp.js';
 import { pseudoHeaderSum } from '../../../src/lib/wire/checksum.js';
 import { completeChecksum } from '../../../src/lib/phy/vnet-hdr.js';
 
@@ -59,5 +61,58 @@ describe('interface: TSO super-segments from an offloading link', () => {
     iface.receive(port, superSegment(payload), 0);
     expect(n).to.equal(0);
     expect(counters.snapshot()['drop.tcp_bad_checksum']).to.equal(1);
+  });
+});
+
+describe('interface: TCP super-segments toward a guest', () => {
+  class Port implements GuestPort {
+    readonly id = 'fake:2';
+    sent: Array<{ frame: Buffer; gsoSize?: number }> = [];
+    constructor(readonly tso: boolean) {}
+    send(frame: Buffer, gsoSize?: number): void {
+      this.sent.push({ frame: Buffer.from(frame), gsoSize });
+    }
+  }
+
+  function setup(tso: boolean) {
+    const counters = new Counters();
+    const iface = new Interface(buildStackConfig({ mtu: 1500 }), counters);
+    const p = new Port(tso);
+    iface.attach(p);
+    // The guest announces itself: a frame from it teaches the neighbor table its MAC and port.
+    const hello = superSegment(Buffer.alloc(10));
+    completeChecksum(hello, 34, 16);
+    iface.receive(p, hello, 0);
+    return { counters, iface, p };
+  }
+
+  const data = Buffer.alloc(20 * 1448, 0x5a);
+  const repr = { srcPort: 5201, dstPort: 40000, seq: 77, ack: 1, flags: TcpFlags.ACK, window: 512, urgent: 0, options: {}, payload: data };
+
+  it('sends a segment over the MTU whole, with its gso size, to a TSO port', () => {
+    const { iface, p } = setup(true);
+    expect(iface.tsoFor(GUEST)).to.equal(true);
+    iface.sendTcp(HOST, GUEST, repr, 1448);
+    expect(p.sent).to.have.length(1);
+    expect(p.sent[0].gsoSize).to.equal(1448);
+    const ip = Ipv4Packet.checked(p.sent[0].frame.subarray(14));
+    expect(ip.dontFragment).to.equal(true);
+    const tcp = parseTcp(TcpPacket.checked(ip.payload, HOST, GUEST));
+    expect(tcp.payload.equals(data)).to.equal(true);
+  });
+
+  it('sends MTU-sized segments without a gso size', () => {
+    const { iface, p } = setup(true);
+    iface.sendTcp(HOST, GUEST, { ...repr, payload: data.subarray(0, 1448) }, 1448);
+    expect(p.sent).to.have.length(1);
+    expect(p.sent[0].gsoSize).to.equal(undefined);
+  });
+
+  it('drops it (DF) toward a port without TSO', () => {
+    const { iface, p, counters } = setup(false);
+    expect(iface.tsoFor(GUEST)).to.equal(false);
+    iface.sendTcp(HOST, GUEST, repr, 1448);
+    expect(p.sent).to.have.length(0);
+    expect(counters.get('drop.tx_too_big_df')).to.equal(1);
   });
 });

@@ -30,7 +30,7 @@ export abstract class TcpOutput extends TcpConnection {
 
   protected constructor(local: Endpoint, remote: Endpoint, cfg: ResolvedConfig) {
     super(local, remote, cfg);
-    this.scratch = Buffer.allocUnsafe(cfg.mss);
+    this.scratch = Buffer.allocUnsafe(cfg.maxSegmentBytes);
     this.out = {
       srcPort: local.port, dstPort: remote.port, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0,
       options: this.outOpts, payload: EMPTY,
@@ -139,9 +139,17 @@ export abstract class TcpOutput extends TcpConnection {
     if (avail === 0) return this.finQueued && this.sndNxt === dataEnd && !this.finAcked ? 0 : -1;
     const flight = seqSub(this.sndNxt, this.sndUna);
     const usable = Math.min(this.cc.cwnd, this.sndWnd) - flight;
-    let len = Math.min(avail, this.maxPayload());
-    if (seqLt(this.sndNxt, this.sndMax)) len = Math.min(len, seqSub(this.sb.holeEnd(this.sndNxt, this.sndMax), this.sndNxt));
-    if (usable >= len) return len;
+    const mss = this.maxPayload();
+    let len = Math.min(avail, mss);
+    const rtx = seqLt(this.sndNxt, this.sndMax);
+    if (rtx) len = Math.min(len, seqSub(this.sb.holeEnd(this.sndNxt, this.sndMax), this.sndNxt));
+    if (usable >= len) {
+      if (rtx || this.cfg.maxSegmentBytes <= mss || avail <= mss) return len;
+      // A super-segment (maxSegmentBytes): whole MSS pieces within cwnd and the
+      // window, or everything that is left; windows stay in bytes.
+      const big = Math.min(avail, usable, this.cfg.maxSegmentBytes);
+      return big === avail ? big : big - (big % mss);
+    }
     // Forced by a timeout: retransmit, or probe a zero window with one byte (RFC 9293 §3.8.6.1).
     if (this.forceOne) return Math.max(1, Math.min(len, usable));
     // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a partial segment only if it is
@@ -248,6 +256,11 @@ export abstract class TcpOutput extends TcpConnection {
     if (avail === 0) return this.finQueued && this.sndMax === dataEnd && !this.finAcked ? 0 : -1;
     const len = Math.min(avail, mss);
     return this.sndWnd - seqSub(this.sndMax, this.sndUna) >= len ? len : -1;
+  }
+
+  /** Payload bytes per MSS piece of a super-segment (the link's GSO size, see maxSegmentBytes). */
+  get gsoSize(): number {
+    return this.maxPayload();
   }
 
   /** Payload bytes that fit in one segment next to the options we will send. */

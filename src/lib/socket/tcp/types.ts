@@ -30,6 +30,12 @@ export interface Endpoint {
 export interface TcpSocketConfig {
   /** Our MSS (MTU - 40), advertised in our SYN and the cap on what we send. */
   mss: number;
+  /**
+   * Largest data segment we build (default: mss). Above the MSS only toward a
+   * link that cuts super-segments into MSS pieces (tap TSO): new data then goes
+   * out in multiples of the peer's MSS; retransmissions stay at one MSS.
+   */
+  maxSegmentBytes?: number;
   /** Queued-unacknowledged bytes at which send() returns false. */
   sndBuf: number;
   /** Receive buffer: the advertised window is rcvBuf - unread bytes. */
@@ -74,6 +80,7 @@ export function resolveConfig(cfg: TcpSocketConfig): ResolvedConfig {
   const rand32 = () => (Math.random() * 0x100000000) >>> 0;
   return {
     mss: cfg.mss,
+    maxSegmentBytes: Math.max(cfg.mss, cfg.maxSegmentBytes ?? cfg.mss),
     sndBuf: cfg.sndBuf,
     rcvBuf: cfg.rcvBuf,
     timeWaitMs: cfg.timeWaitMs ?? 60_000,

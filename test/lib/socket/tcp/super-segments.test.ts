@@ -1,0 +1,72 @@
+/**
+ * maxSegmentBytes (TSO toward a tap): new data goes out in super-segments of
+ * whole peer-MSS pieces, bounded by cwnd and the peer's window in bytes
+ * (RFC 5681 §3.1: cwnd and rwnd limit bytes in flight, not segments); the
+ * stream is unchanged; retransmissions stay at one MSS (RFC 6298 §5.4 resends
+ * "the earliest segment").
+ */
+import { expect } from 'chai';
+import { add, drain, establishedPassive, pattern, seg } from './harness.js';
+
+const MSS = 1000;
+
+describe('TCP super-segments (maxSegmentBytes above the MSS)', () => {
+  it('sends the initial window as whole-MSS super-segments carrying the exact stream', () => {
+    const p = establishedPassive({ maxSegmentBytes: 65000 }, { mss: MSS });
+    const data = pattern(30_000, 7);
+    p.sock.send(data);
+    const out = drain(p.sock, p.now).filter((s) => s.payload.length > 0);
+    const cwnd = p.sock.cwnd;
+    const total = out.reduce((n, s) => n + s.payload.length, 0);
+    expect(total).to.equal(Math.min(cwnd, 30_000));
+    expect(out.length).to.be.lessThan(total / MSS);
+    for (const s of out) expect(s.payload.length % MSS, 'whole MSS pieces').to.equal(0);
+    expect(Buffer.concat(out.map((s) => s.payload)).equals(data.subarray(0, total))).to.equal(true);
+    expect(out[0].seq).to.equal(p.ourNxt);
+  });
+
+  it('grows to the peer window and sends the tail whole, never past the window', () => {
+    const p = establishedPassive({ maxSegmentBytes: 65000, sndBuf: 1 << 20 }, { mss: MSS }, 40_000);
+    const data = pattern(100_500, 3);
+    p.sock.send(data);
+    let now = p.now;
+    const got: Buffer[] = [];
+    let acked = p.ourNxt;
+    for (let round = 0; round < 50 && got.reduce((n, b) => n + b.length, 0) < data.length; round++) {
+      const out = drain(p.sock, now).filter((s) => s.payload.length > 0);
+      let flight = 0;
+      for (const s of out) {
+        expect(s.seq).to.equal(add(acked, flight));
+        flight += s.payload.length;
+        got.push(s.payload);
+      }
+      expect(flight).to.be.at.most(40_000);
+      acked = add(acked, flight);
+      now += 10;
+      p.sock.process(now, seg({ seq: p.peerNxt, ack: acked, window: 40_000 }));
+    }
+    const all = Buffer.concat(got);
+    expect(all.equals(data)).to.equal(true);
+    expect(got.some((b) => b.length > MSS)).to.equal(true);
+  });
+
+  it('without maxSegmentBytes, segments never exceed the MSS', () => {
+    const p = establishedPassive({}, { mss: MSS });
+    p.sock.send(pattern(30_000, 1));
+    const out = drain(p.sock, p.now);
+    expect(out.length).to.be.greaterThan(1);
+    for (const s of out) expect(s.payload.length).to.be.at.most(MSS);
+  });
+
+  it('retransmits one MSS after a timeout, not the lost super-segment', () => {
+    const p = establishedPassive({ maxSegmentBytes: 65000 }, { mss: MSS });
+    p.sock.send(pattern(8000, 2));
+    const first = drain(p.sock, p.now).filter((s) => s.payload.length > 0);
+    expect(first[0].payload.length).to.be.greaterThan(MSS);
+    const at = p.sock.pollAt();
+    const rtx = drain(p.sock, at).filter((s) => s.payload.length > 0);
+    expect(rtx).to.have.length(1);
+    expect(rtx[0].seq).to.equal(p.ourNxt);
+    expect(rtx[0].payload.length).to.equal(MSS);
+  });
+});
