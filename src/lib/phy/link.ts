@@ -13,6 +13,7 @@
  * `mtu` is the L3 MTU; the largest frame a link accepts is mtu + 14
  * (the Ethernet header, IEEE 802.3 clause 3.1.1, without FCS).
  */
+import { segmentTcpFrame } from './gso.js';
 
 export interface LinkStats {
   rxFrames: number;
@@ -117,14 +118,18 @@ export abstract class BaseLink implements Link {
     this.onClose?.();
   }
 
-  /** Common send-side checks; returns false (after counting) when the frame must not go out. */
+  /**
+   * Common send-side checks; returns false (after counting) when the frame
+   * must not go out. An oversized TCP super-segment (from a TSO guest, via the
+   * switch) is cut into MTU-sized frames and sent as those instead (gso.ts).
+   */
   protected admit(frame: Buffer): boolean {
     if (this.closed) {
       countDrop(this.stats, 'tx_closed');
       return false;
     }
     if (frame.length > this.maxFrame) {
-      countDrop(this.stats, 'tx_oversized');
+      if (!segmentTcpFrame(frame, this.mtu, (piece) => this.send(piece))) countDrop(this.stats, 'tx_oversized');
       return false;
     }
     return true;

@@ -38,6 +38,7 @@ import { promisify } from 'node:util';
 import { HnetError, PermissionError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
 import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
+import { segmentTcpFrame } from './gso.js';
 import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
@@ -257,6 +258,11 @@ export class TapLink extends BaseLink {
 
   send(frame: Buffer, gsoSize = 0): void {
     if (!this.admit(frame)) return;
+    // A super-segment without a gso size (forwarded from another guest): cut it here.
+    if (gsoSize === 0 && frame.length > super.maxFrame) {
+      if (!segmentTcpFrame(frame, this.mtu, (piece) => this.send(piece))) countDrop(this.stats, 'tx_oversized');
+      return;
+    }
     try {
       if (!this.offload) writeSync(this.fd, frame);
       else {
