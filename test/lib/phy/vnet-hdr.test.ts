@@ -12,6 +12,8 @@ import {
 import { emitTcp, TcpFlags, TcpPacket, type TcpRepr } from '../../../src/lib/wire/tcp.js';
 import { pseudoHeaderSum } from '../../../src/lib/wire/checksum.js';
 import { IpProtocol } from '../../../src/lib/wire/ipv4.js';
+import { parseListenUri } from '../../../src/lib/phy/uri.js';
+import { UsageError } from '../../../src/lib/errors.js';
 
 const SRC = 0xc0a84102; // 192.168.65.2
 const DST = 0x7f000001;
@@ -66,5 +68,17 @@ describe('virtio-net header (virtio_net.h struct virtio_net_hdr)', () => {
     expect(completeChecksum(frame, 34, 26)).to.equal(false);
     expect(completeChecksum(frame, 60, 0)).to.equal(false);
     expect(completeChecksum(frame, 40, 18)).to.equal(true);
+  });
+});
+
+describe('tap:NAME?offload= (listen URI)', () => {
+  it('leaves offload to the default unless given, and parses 0/1', () => {
+    expect(parseListenUri('tap:hnet0', '/h')).to.not.have.property('offload');
+    expect(parseListenUri('tap:hnet0?netns=g1&offload=0', '/h')).to.include({ name: 'hnet0', netns: 'g1', offload: false });
+    expect(parseListenUri('tap:hnet0?offload=1', '/h')).to.include({ offload: true });
+  });
+
+  it('refuses other values with a usage error', () => {
+    expect(() => parseListenUri('tap:hnet0?offload=maybe', '/h')).to.throw(UsageError, /offload must be 0 or 1/);
   });
 });
