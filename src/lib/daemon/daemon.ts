@@ -109,6 +109,7 @@ export class Daemon {
       echo: (now, e) => this.icmp.handle(now, e),
       tcp: (now, t) => this.tcp.handle(now, t),
     };
+    this.scheduler.onTaskError = (task, err) => this.taskFailed(task, err);
     this.housekeeping = {
       poll: (now) => {
         this.iface.poll(now);
@@ -123,6 +124,18 @@ export class Daemon {
         return now + HOUSEKEEPING_MS;
       },
     };
+  }
+
+  /** A task threw: count it, log the stack, and let the task (a TCP flow) fail alone. */
+  private taskFailed(task: Pollable, err: Error): void {
+    this.counters.drop('internal_error');
+    this.opts.log.error('internal error in a flow (it is closed; the daemon keeps serving)', { error: String(err.stack ?? err) });
+    const onError = (task as { onInternalError?: () => void }).onInternalError;
+    try {
+      onError?.call(task);
+    } catch {
+      /* already broken */
+    }
   }
 
   async start(): Promise<void> {

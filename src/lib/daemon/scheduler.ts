@@ -29,6 +29,9 @@ export class Scheduler {
   /** Consecutive immediate re-runs per task, so a task that is always due cannot spin the loop. */
   private readonly reruns = new Map<Pollable, number>();
 
+  /** Called when a task's poll throws; the task is not polled again unless re-scheduled. */
+  onTaskError: (task: Pollable, err: Error) => void = () => undefined;
+
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
   now(): number {
@@ -74,7 +77,16 @@ export class Scheduler {
   }
 
   private run(task: Pollable, now: number): void {
-    const next = task.poll(now);
+    let next: number;
+    try {
+      next = task.poll(now);
+    } catch (err) {
+      // A bug in one task (one TCP flow, say) must not take the daemon and every other guest down.
+      this.onTaskError(task, err as Error);
+      this.due.delete(task);
+      this.reruns.delete(task);
+      return;
+    }
     const cur = this.due.get(task);
     if (cur !== undefined && cur <= now) this.due.delete(task);
     const reruns = this.reruns.get(task) ?? 0;

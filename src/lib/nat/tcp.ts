@@ -81,6 +81,11 @@ class TcpFlow implements Pollable {
   /** When guest data held for coalescing must be written anyway (0: none held). */
   coalesceUntil = 0;
 
+  /** The scheduler caught an exception from this flow: reset both ends and forget it. */
+  onInternalError(): void {
+    this.nat.fail(this);
+  }
+
   poll(now: number): number {
     if (this.pump && (this.wantPump || (this.coalesceUntil !== 0 && now >= this.coalesceUntil))) this.pump();
     this.sock.dispatch(now, this.nat.emitFor(this));
@@ -377,6 +382,21 @@ export class TcpNat {
     if (!rst) return;
     this.counters.inc('tcp.rst_sent');
     this.iface.sendTcp(t.dst, t.src, rst);
+  }
+
+  /** A flow whose code threw: RST the guest if we can, destroy the host socket, forget it. */
+  fail(flow: TcpFlow): void {
+    this.counters.inc('tcp.internal_errors');
+    try {
+      flow.sock.abort(); // the socket knows the sequence numbers the guest will accept an RST at
+      flow.sock.dispatch(this.scheduler.now(), this.emitFor(flow));
+    } catch {
+      /* the socket itself is what broke: the guest's retransmissions will meet our RST for unknown flows */
+    }
+    if (flow.state === 'connecting') this.doneConnecting(flow);
+    flow.state = 'closed';
+    flow.host?.destroy();
+    this.remove(flow);
   }
 
   private abandon(flow: TcpFlow, reason: string): void {

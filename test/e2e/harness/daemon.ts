@@ -94,6 +94,10 @@ export async function spawnDaemon(args: string[], opts: SpawnDaemonOptions = {})
     });
 
   const stop = async (graceMs = 5_000) => {
+    if (exitedValue !== undefined && exitedValue !== 0) {
+      // It died on its own: show why, or a test failure downstream says only "timed out".
+      process.stderr.write(`      daemon pid ${proc.pid} had exited (${exitedValue}); its last stderr:\n${err.split('\n').slice(-40).join('\n')}\n`);
+    }
     if (exitedValue === undefined) {
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);

@@ -74,6 +74,21 @@ describe('Scheduler', () => {
     expect(t.calls).to.have.length(11);
   });
 
+  it('reports a task that throws and still polls the others in the same turn', async () => {
+    const failed: Error[] = [];
+    s.onTaskError = (_t, err) => failed.push(err);
+    const bad = task(() => {
+      throw new Error('boom');
+    });
+    const good = task();
+    s.markDirty(bad);
+    s.markDirty(good);
+    await turn();
+    await turn();
+    expect(failed.map((e) => e.message)).to.deep.equal(['boom']);
+    expect(good.calls).to.have.length(1);
+  });
+
   it('runs nothing after stop()', async () => {
     const t = task();
     s.schedule(t, clock);
