@@ -68,6 +68,8 @@ class TcpFlow implements Pollable {
   /** Guest data waits to be written to the host: done once per event-loop turn, coalesced. */
   wantPump = false;
   pump: (() => void) | null = null;
+  /** Writes this flow's segments toward the guest; one closure per flow, not per poll. */
+  readonly emit: (seg: TcpRepr) => void;
 
   constructor(
     readonly nat: TcpNat,
@@ -76,7 +78,9 @@ class TcpFlow implements Pollable {
     readonly dstIp: Ipv4,
     readonly dstPort: number,
     readonly sock: TcpSocket,
-  ) {}
+  ) {
+    this.emit = nat.emitFor(this);
+  }
 
   /** When guest data held for coalescing must be written anyway (0: none held). */
   coalesceUntil = 0;
@@ -88,7 +92,7 @@ class TcpFlow implements Pollable {
 
   poll(now: number): number {
     if (this.pump && (this.wantPump || (this.coalesceUntil !== 0 && now >= this.coalesceUntil))) this.pump();
-    this.sock.dispatch(now, this.nat.emitFor(this));
+    this.sock.dispatch(now, this.emit);
     const next = this.sock.pollAt();
     return this.coalesceUntil !== 0 ? Math.min(next, this.coalesceUntil) : next;
   }
@@ -389,7 +393,7 @@ export class TcpNat {
     this.counters.inc('tcp.internal_errors');
     try {
       flow.sock.abort(); // the socket knows the sequence numbers the guest will accept an RST at
-      flow.sock.dispatch(this.scheduler.now(), this.emitFor(flow));
+      flow.sock.dispatch(this.scheduler.now(), flow.emit);
     } catch {
       /* the socket itself is what broke: the guest's retransmissions will meet our RST for unknown flows */
     }
