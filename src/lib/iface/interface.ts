@@ -67,6 +67,8 @@ export interface InterfaceHandlers {
 }
 
 const MAX_FRAME = 65536 + 64;
+/** Where the IPv4 payload starts in the tx buffer. */
+const IP_PAYLOAD_OFFSET = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
 
 export class Interface {
   readonly neighbors = new NeighborTable();
@@ -74,6 +76,8 @@ export class Interface {
   handlers: InterfaceHandlers = {};
   private readonly tx = Buffer.allocUnsafe(MAX_FRAME);
   private readonly scratch = Buffer.allocUnsafe(MAX_FRAME);
+  private readonly ipRepr = new Ipv4Repr({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
+  private readonly udpRepr = new UdpRepr(0, 0);
   private readonly reassembler: Ipv4Reassembler;
   private readonly broadcastIp: Ipv4;
   private ipId = 1;
@@ -234,28 +238,42 @@ export class Interface {
    * (GuestPort.tso), which the guest kernel treats as gsoSize-byte segments.
    */
   sendIpv4(src: Ipv4, dst: Ipv4, protocol: number, writePayload: (buf: Buffer, offset: number) => number, opts: { dontFragment?: boolean; dstMac?: Buffer; port?: GuestPort; gsoSize?: number } = {}): void {
-    const target = this.resolve(dst, opts);
+    const payloadLen = writePayload(this.tx, IP_PAYLOAD_OFFSET);
+    this.transmit(src, dst, protocol, payloadLen, opts.dontFragment ?? false, this.resolve(dst, opts.dstMac, opts.port), opts.gsoSize);
+  }
+
+  /**
+   * Put the IPv4 header in front of `payloadLen` bytes already at
+   * IP_PAYLOAD_OFFSET of the tx buffer and deliver. One reused header repr:
+   * nothing is allocated per frame on this path.
+   */
+  private transmit(src: Ipv4, dst: Ipv4, protocol: number, payloadLen: number, dontFragment: boolean, target: { mac: Buffer; port: GuestPort } | null, gsoSize?: number): void {
     const tx = this.tx;
     const ipOffset = ETHERNET_HEADER_LEN;
-    const payloadLen = writePayload(tx, ipOffset + IPV4_HEADER_LEN);
-    const repr = new Ipv4Repr({ src, dst, protocol, payloadLen, id: this.nextId(), dontFragment: opts.dontFragment ?? false });
+    const repr = this.ipRepr;
+    repr.src = src;
+    repr.dst = dst;
+    repr.protocol = protocol;
+    repr.payloadLen = payloadLen;
+    repr.id = this.nextId();
+    repr.dontFragment = dontFragment;
     if (IPV4_HEADER_LEN + payloadLen <= this.cfg.mtu) {
       repr.emit(tx, ipOffset);
       this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen);
       return;
     }
-    if (opts.gsoSize && target?.port.tso) {
+    if (gsoSize && target?.port.tso) {
       repr.emit(tx, ipOffset);
       this.counters.inc('tx.gso_segments');
-      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, opts.gsoSize);
+      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, gsoSize);
       return;
     }
-    if (repr.dontFragment) return this.counters.drop('tx_too_big_df');
+    if (dontFragment) return this.counters.drop('tx_too_big_df');
     // Fragment: keep the whole payload aside, then emit each piece (RFC 791 §3.2).
     const whole = this.scratch;
-    tx.copy(whole, 0, ipOffset + IPV4_HEADER_LEN, ipOffset + IPV4_HEADER_LEN + payloadLen);
+    tx.copy(whole, 0, IP_PAYLOAD_OFFSET, IP_PAYLOAD_OFFSET + payloadLen);
     for (const piece of planFragments(payloadLen, this.cfg.mtu)) {
-      whole.copy(tx, ipOffset + IPV4_HEADER_LEN, piece.offset, piece.offset + piece.length);
+      whole.copy(tx, IP_PAYLOAD_OFFSET, piece.offset, piece.offset + piece.length);
       emitFragmentHeader(tx, ipOffset, repr, piece);
       this.counters.inc('tx.fragments');
       this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + piece.length);
@@ -264,17 +282,18 @@ export class Interface {
 
   sendUdp(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number, payload: Buffer, opts: { dstMac?: Buffer; port?: GuestPort } = {}): void {
     if (UDP_HEADER_LEN + payload.length > 65535 - IPV4_HEADER_LEN) return this.counters.drop('tx_udp_too_big');
-    const repr = new UdpRepr(srcPort, dstPort);
-    this.sendIpv4(src, dst, IpProtocol.UDP, (buf, off) => {
-      payload.copy(buf, off + UDP_HEADER_LEN);
-      repr.emit(buf, off, src, dst, payload.length);
-      return UDP_HEADER_LEN + payload.length;
-    }, opts);
+    const udp = this.udpRepr;
+    udp.srcPort = srcPort;
+    udp.dstPort = dstPort;
+    payload.copy(this.tx, IP_PAYLOAD_OFFSET + UDP_HEADER_LEN);
+    const len = udp.emit(this.tx, IP_PAYLOAD_OFFSET, src, dst, payload.length);
+    this.transmit(src, dst, IpProtocol.UDP, len, false, this.resolve(dst, opts.dstMac, opts.port));
   }
 
   /** A TCP segment, DF set; `gsoSize` (payload bytes per piece) lets it exceed the MTU toward a TSO port. */
   sendTcp(src: Ipv4, dst: Ipv4, seg: TcpRepr, gsoSize?: number): void {
-    this.sendIpv4(src, dst, IpProtocol.TCP, (buf, off) => emitTcp(seg, buf, off, src, dst), { dontFragment: true, gsoSize });
+    const len = emitTcp(seg, this.tx, IP_PAYLOAD_OFFSET, src, dst);
+    this.transmit(src, dst, IpProtocol.TCP, len, true, this.resolve(dst), gsoSize);
   }
 
   /** Whether the guest at `ip` is reached through a port that takes TCP super-segments. */
@@ -287,10 +306,10 @@ export class Interface {
     return this.ipId;
   }
 
-  private resolve(dst: Ipv4, opts: { dstMac?: Buffer; port?: GuestPort }): { mac: Buffer; port: GuestPort } | null {
-    if (opts.dstMac && opts.port) return { mac: opts.dstMac, port: opts.port };
-    const n = this.neighbors.lookup(dst);
-    return n ? { mac: n.mac, port: n.port } : null;
+  /** Where a frame for `dst` goes: an explicit MAC and port (DHCP replies), else the neighbour table. */
+  private resolve(dst: Ipv4, dstMac?: Buffer, port?: GuestPort): { mac: Buffer; port: GuestPort } | null {
+    if (dstMac && port) return { mac: dstMac, port };
+    return this.neighbors.lookup(dst) ?? null;
   }
 
   private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number, gsoSize?: number): void {

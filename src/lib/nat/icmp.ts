@@ -10,6 +10,7 @@ import { ipv4ToString, type Ipv4 } from '../wire/addr.js';
 import type { GuestEcho, Interface } from '../iface/interface.js';
 import { egressFor } from './egress.js';
 import { openIcmpSocket, type IcmpSocket } from './icmp-socket.js';
+import { emitIcmpv4, icmpv4Len, type Icmpv4Repr } from '../wire/icmpv4.js';
 
 const IDLE_MS = 30_000;
 const MAX_FLOWS = 1024;
@@ -53,14 +54,11 @@ export class IcmpNat {
       }
     }
     flow.lastUsed = now;
-    const msg = Buffer.allocUnsafe(8 + e.data.length);
-    msg[0] = 8; // echo request
-    msg[1] = 0;
-    msg.writeUInt16BE(0, 2);
-    msg.writeUInt16BE(flow.socket.kind === 'raw' ? flow.hostIdent : e.ident, 4);
-    msg.writeUInt16BE(e.seqNo, 6);
-    e.data.copy(msg, 8);
-    msg.writeUInt16BE(icmpChecksum(msg), 2);
+    // Raw sockets see every reply from the peer: ours carry our identifier, mapped back in fromHost.
+    const ident = flow.socket.kind === 'raw' ? flow.hostIdent : e.ident;
+    const repr: Icmpv4Repr = { kind: 'echoRequest', ident, seqNo: e.seqNo, data: e.data };
+    const msg = Buffer.allocUnsafe(icmpv4Len(repr));
+    emitIcmpv4(repr, msg, 0);
     if (flow.socket.send(msg)) this.counters.inc('icmp.echo_sent');
     else this.counters.drop('icmp_send_failed');
   }
@@ -112,12 +110,4 @@ export class IcmpNat {
   describe(): string[] {
     return [...this.flows.values()].map((f) => `${ipv4ToString(f.guestIp)} -> ${ipv4ToString(f.guestDst)}`);
   }
-}
-
-function icmpChecksum(buf: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length & 1) sum += buf[buf.length - 1] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }

@@ -17,6 +17,9 @@ import { ipv4ToString, parseIpv4, type Ipv4 } from '../wire/addr.js';
 import type { GuestUdp, Interface } from '../iface/interface.js';
 import { egressFor, guestViewOf } from './egress.js';
 
+/** IPv4 header with options (60) + 8 bytes of UDP (RFC 792). */
+const QUOTE_MAX = 68;
+
 export interface UdpNatOptions {
   idleMs?: number;
   maxFlows?: number;
@@ -32,7 +35,9 @@ interface UdpFlow {
   /** Destination while the socket is connected; null once the flow is full-cone. */
   connectedTo: { host: string; port: number; guestDst: Ipv4 } | null;
   singleDestination: boolean;
+  /** The last datagram's IP header + 8 bytes (reused buffer), for an ICMP error about it. */
   lastQuote: Buffer;
+  lastQuoteLen: number;
   lastUsed: number;
   bytesIn: number;
   bytesOut: number;
@@ -68,7 +73,7 @@ export class UdpNat {
     let flow = this.flows.get(key);
     if (!flow) flow = this.open(key, d, egress.hostAddress, now);
     flow.lastUsed = now;
-    flow.lastQuote = Buffer.from(d.quote);
+    flow.lastQuoteLen = d.quote.copy(flow.lastQuote, 0, 0, Math.min(d.quote.length, flow.lastQuote.length));
     // One copy, at the host-socket boundary: the frame buffer is reused after this call.
     const data = Buffer.from(d.payload);
     flow.bytesOut += data.length;
@@ -93,7 +98,8 @@ export class UdpNat {
       queue: [],
       connectedTo: null,
       singleDestination: true,
-      lastQuote: Buffer.from(d.quote),
+      lastQuote: Buffer.alloc(QUOTE_MAX),
+      lastQuoteLen: 0,
       lastUsed: now,
       bytesIn: 0,
       bytesOut: 0,
@@ -137,7 +143,7 @@ export class UdpNat {
   private onError(flow: UdpFlow, err: NodeJS.ErrnoException): void {
     if (err.code === 'ECONNREFUSED' && flow.connectedTo) {
       this.counters.inc('udp.refused');
-      this.iface.icmp.unreachable(flow.guestIp, flow.connectedTo.guestDst, 3 /* port unreachable */, flow.lastQuote);
+      this.iface.icmp.unreachable(flow.guestIp, flow.connectedTo.guestDst, 3 /* port unreachable */, flow.lastQuote.subarray(0, flow.lastQuoteLen));
       return;
     }
     this.counters.inc(`udp.host_error.${(err.code ?? 'unknown').toLowerCase()}`);
