@@ -11,12 +11,12 @@
  * from lo in cleanup whatever happens.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertRoutedVia, createNetns, httpServer, requireRoot, skipUnless, spawnDaemon, uniqueSuffix, useCleanup, REPO_ROOT, type DaemonProcess, type Netns, type TestHttpServer } from './harness/index.js';
+import { assertRoutedVia, createNetns, httpServer, loAddresses, requireRoot, runCli, skipUnless, spawnDaemon, uniqueSuffix, useCleanup, type DaemonProcess, type Netns, type TestHttpServer } from './harness/index.js';
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), 'tools');
 const ALIAS = '10.200.10.1';
@@ -25,29 +25,8 @@ const GATEWAY = '192.168.65.1';
 const HOST = '192.168.65.254';
 const GUEST = '192.168.65.2';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function hnet(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', join(REPO_ROOT, 'bin/dev.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** IPv4 addresses on lo, `a.b.c.d/len`. */
-function loAddresses(): string[] {
-  const links = JSON.parse(execFileSync('ip', ['-j', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' })) as Array<{ addr_info: Array<{ family: string; local: string; prefixlen: number }> }>;
-  return links.flatMap((l) => l.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
-}
 
 describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', function () {
   this.timeout(120_000);
@@ -71,7 +50,7 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
   before(async function () {
     requireRoot(this, ['ip', 'curl']);
     skipUnless(this, loAddresses().some((a) => a.startsWith(`${ALIAS}/`)) ? [`${ALIAS} is already on lo (another run, or the machine's own)`] : []);
-    const probe = await hnet(['alias', 'list', '--help']);
+    const probe = await runCli(['alias', 'list', '--help']);
     skipUnless(this, probe.code === 0 ? [] : [`\`bin/dev.js alias list --help\` exits ${probe.code}: ${probe.stderr.trim().split('\n')[0]}`]);
     home = mkdtempSync(join(tmpdir(), 'hnt-alias-guest-'));
     cleanup.add(`rm ${home}`, () => rmSync(home, { recursive: true, force: true }));
@@ -92,7 +71,7 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
   });
 
   it('hnet alias add 10.200.10.1 --name NAME, with the daemon running, puts it on lo, routed via lo', async () => {
-    const r = await hnet(['alias', 'add', ALIAS, '--name', NAME, '--home', home]);
+    const r = await runCli(['alias', 'add', ALIAS, '--name', NAME, '--home', home]);
     expect(r.code, r.stderr).to.equal(0);
     expect(loAddresses()).to.include(`${ALIAS}/32`);
     await assertRoutedVia(ALIAS, 'lo');
@@ -132,7 +111,7 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
   });
 
   it('refuses alias add 192.168.65.7 (inside the guest subnet) with exit 1', async () => {
-    const r = await hnet(['alias', 'add', '192.168.65.7', '--home', home]);
+    const r = await runCli(['alias', 'add', '192.168.65.7', '--home', home]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('HNET_ALIAS_IN_SUBNET');
     expect(loAddresses()).to.not.include('192.168.65.7/32');
@@ -140,7 +119,7 @@ describe('e2e: a guest reaches a host service on a loopback alias (issue 8)', fu
 
   it('alias remove 10.200.10.1 takes it off lo and out of config.json', async () => {
     await daemon.stop();
-    const r = await hnet(['alias', 'remove', ALIAS, '--home', home]);
+    const r = await runCli(['alias', 'remove', ALIAS, '--home', home]);
     expect(r.code, r.stderr).to.equal(0);
     expect(loAddresses()).to.not.include(`${ALIAS}/32`);
     expect((JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as { aliases: unknown[] }).aliases).to.deep.equal([]);

@@ -7,3 +7,4 @@ export * from './env.js';
 export * from './netns.js';
 export * from './daemon.js';
 export * from './peers.js';
+export * from './cli.js';
