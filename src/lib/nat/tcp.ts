@@ -22,6 +22,7 @@ import { TcpFlags, type TcpRepr } from '../wire/tcp.js';
 import type { GuestTcp, Interface } from '../iface/interface.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
 import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
+import { SlabPool } from '../socket/tcp/slab-pool.js';
 import { egressFor } from './egress.js';
 
 export interface TcpNatOptions {
@@ -52,6 +53,8 @@ const MIN_RTO_MS = 100;
 const COALESCE_BYTES = 64 * 1024;
 /** Bytes queued in a host socket's user-space buffer before we stop reading from the guest. */
 const HOST_WRITE_BUDGET = 512 * 1024;
+/** Receive slabs shared by every relayed flow (at most 8 MiB idle). */
+const RX_SLABS = new SlabPool(128);
 const COALESCE_MS = 1;
 
 class TcpFlow implements Pollable {
@@ -298,6 +301,9 @@ export class TcpNat {
   private attachHost(flow: TcpFlow, host: Duplex): void {
     flow.host = host;
     const sock = flow.sock;
+    // Only a kernel socket is known to drop its references when a write completes.
+    const recycle = host instanceof net.Socket;
+    if (recycle) sock.useSlabPool(RX_SLABS);
     // Everything the guest sent in one batch of frames goes out in one writev
     // (cork/uncork): a syscall per segment would cap throughput.
     flow.pump = () => {
@@ -305,14 +311,25 @@ export class TcpNat {
       flow.coalesceUntil = 0;
       if (!flow.hostBlocked && sock.readableBytes > 0) {
         host.cork();
+        // The last chunk is written with a callback: Node completes writes in
+        // order, so when it runs no byte read so far is referenced and the
+        // receive slabs can be recycled (slab-pool.ts).
+        let last: Buffer | null = null;
         while (!flow.hostBlocked) {
           const chunk = sock.read();
           if (!chunk) break;
+          if (last) host.write(last);
+          last = chunk;
           flow.bytesOut += chunk.length;
-          host.write(chunk);
           // Node's 16 KiB high-water mark would stop us after every 64 KiB segment;
           // the host socket may hold up to HOST_WRITE_BUDGET before the guest's window closes.
-          if (host.writableLength >= HOST_WRITE_BUDGET) flow.hostBlocked = true;
+          if (host.writableLength + chunk.length >= HOST_WRITE_BUDGET) flow.hostBlocked = true;
+        }
+        if (last) {
+          if (recycle) {
+            const mark = sock.readMark;
+            host.write(last, () => sock.releaseRead(mark));
+          } else host.write(last);
         }
         host.uncork();
       }

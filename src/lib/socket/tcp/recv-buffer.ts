@@ -7,10 +7,15 @@
  * data inside its advertised window, so unread + out-of-order bytes never
  * exceed the receive buffer. `maxOooSegments` bounds the queue's entry count
  * against floods of tiny segments.
+ *
+ * Slab recycling (optional, `usePool`): a consumer that reads and later knows
+ * the bytes it read are no longer referenced calls `release(mark)` with the
+ * `readTotal` it saw; every full slab whose bytes all lie below the mark goes
+ * back to the pool (slab-pool.ts says why). Without release() nothing is
+ * recycled and slabs are left to the GC, as with no pool.
  */
+import { SLAB_SIZE, type SlabPool } from './slab-pool.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
-
-const SLAB_SIZE = 64 * 1024;
 
 interface OooSegment {
   seq: number;
@@ -28,11 +33,22 @@ export class ReceiveBuffer {
   private readPos = 0;
   private writePos = 0;
   private ooo: OooSegment[] = [];
+  /** In-order bytes ever pushed / ever handed out by read(); marks for release(). */
+  private pushedTotal = 0;
+  readTotal = 0;
+  private pool: SlabPool | null = null;
+  /** Full slabs still possibly referenced, with the stream offset of their last byte + 1. */
+  private retired: Array<{ slab: Buffer; endMark: number }> = [];
 
   constructor(private readonly maxOooSegments = 1024) {}
 
   get hasOoo(): boolean {
     return this.ooo.length > 0;
+  }
+
+  /** Take slabs from `pool`; they go back through release(). */
+  usePool(pool: SlabPool): void {
+    this.pool = pool;
   }
 
   /** Copy in-order bytes out of the frame. */
@@ -41,16 +57,30 @@ export class ReceiveBuffer {
     while (off < data.length) {
       if (this.writePos === this.slab.length) {
         if (this.writePos > this.readPos) this.ready.push(this.slab.subarray(this.readPos, this.writePos));
-        this.slab = Buffer.allocUnsafe(SLAB_SIZE);
+        if (this.pool && this.slab.length === SLAB_SIZE) this.retired.push({ slab: this.slab, endMark: this.pushedTotal });
+        this.slab = this.pool ? this.pool.take() : Buffer.allocUnsafe(SLAB_SIZE);
         this.readPos = 0;
         this.writePos = 0;
       }
       const n = Math.min(data.length - off, this.slab.length - this.writePos);
       data.copy(this.slab, this.writePos, off, off + n);
       this.writePos += n;
+      this.pushedTotal += n;
       off += n;
     }
     this.unread += data.length;
+  }
+
+  /**
+   * The consumer no longer references any byte it read below stream offset
+   * `mark` (a past `readTotal`): full slabs wholly below it return to the pool.
+   */
+  release(mark: number): void {
+    const pool = this.pool;
+    if (!pool) return;
+    let n = 0;
+    while (n < this.retired.length && this.retired[n].endMark <= mark) pool.give(this.retired[n++].slab);
+    if (n > 0) this.retired.splice(0, n);
   }
 
   /** The next owned chunk of in-order data, or null. */
@@ -66,7 +96,10 @@ export class ReceiveBuffer {
       chunk = this.slab.subarray(this.readPos, this.writePos);
       this.readPos = this.writePos;
     }
-    if (chunk) this.unread -= chunk.length;
+    if (chunk) {
+      this.unread -= chunk.length;
+      this.readTotal += chunk.length;
+    }
     return chunk;
   }
 

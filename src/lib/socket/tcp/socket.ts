@@ -22,6 +22,7 @@
 import { TcpFlags, type TcpRepr } from '../../wire/tcp.js';
 import { Ev } from './connection.js';
 import { TcpOutput } from './output.js';
+import type { SlabPool } from './slab-pool.js';
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from './seq.js';
 import { type Endpoint, resolveConfig, type TcpSocketConfig, TcpState, windowShiftFor } from './types.js';
 
@@ -125,6 +126,24 @@ export class TcpSocket extends TcpOutput {
       }
     }
     return chunk;
+  }
+
+  /**
+   * Recycle receive slabs through `pool`: the caller promises to call
+   * releaseRead(mark) once nothing it read below `readMark` is referenced.
+   */
+  useSlabPool(pool: SlabPool): void {
+    this.rq.usePool(pool);
+  }
+
+  /** Bytes handed out by read() so far; pass a past value to releaseRead(). */
+  get readMark(): number {
+    return this.rq.readTotal;
+  }
+
+  /** Nothing read below `mark` is referenced any more (see useSlabPool). */
+  releaseRead(mark: number): void {
+    this.rq.release(mark);
   }
 
   /** Feed one incoming segment for this 4-tuple. */
