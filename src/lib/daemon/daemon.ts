@@ -19,6 +19,7 @@ import type { Link, Transport } from '../phy/link.js';
 import { createTransport, parseListenUri } from '../phy/uri.js';
 import { PcapWriter, withPcap } from '../phy/pcap.js';
 import { withFaults, type FaultOptions } from '../phy/faults.js';
+import { completedTcpCopy } from '../phy/vnet-hdr.js';
 import type { Writable } from 'node:stream';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { daemonApi } from './api.js';
@@ -189,9 +190,12 @@ export class Daemon {
   private withCapture(link: Link): Link {
     const captures = this.captures;
     const send = link.send.bind(link);
-    link.send = (frame: Buffer, gsoSize?: number) => {
-      if (captures.size > 0) for (const c of captures) c(frame);
-      send(frame, gsoSize);
+    link.send = (frame: Buffer, gsoSize?: number, partialCsum?: boolean) => {
+      if (captures.size > 0) {
+        const shown = partialCsum ? completedTcpCopy(frame) : frame;
+        for (const c of captures) c(shown);
+      }
+      send(frame, gsoSize, partialCsum);
     };
     return link;
   }

@@ -9,8 +9,8 @@ import type { Ipv4 } from '../wire/addr.js';
 export interface GuestPort {
   readonly id: string;
   /** Write one frame; must not keep a reference to `frame` after returning. gsoSize: see Link.send. */
-  send(frame: Buffer, gsoSize?: number): void;
-  /** The port takes TCP super-segments (Link.tso). */
+  send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void;
+  /** The port takes TCP super-segments and partial TCP checksums (Link.tso, Link.send). */
   readonly tso?: boolean;
 }
 

@@ -23,6 +23,7 @@ import type { GuestTcp, Interface } from '../iface/interface.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
 import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
 import { SlabPool } from '../socket/tcp/slab-pool.js';
+import { HOST_READ_BUFFER, HostRxSlabs } from './host-rx.js';
 import { egressFor } from './egress.js';
 
 export interface TcpNatOptions {
@@ -73,6 +74,14 @@ class TcpFlow implements Pollable {
   pump: (() => void) | null = null;
   /** Writes this flow's segments toward the guest; one closure per flow, not per poll. */
   readonly emit: (seg: TcpRepr) => void;
+  /** Host data in recycled slabs (host-rx.ts), when the host socket reads through onread. */
+  rxSlabs: HostRxSlabs | null = null;
+  /** The TCP socket refused more host data: the host socket stays paused until onSendSpace. */
+  sendFull = false;
+  /** Queue one view of host data on the TCP socket; one closure per flow. */
+  readonly queueHostData = (view: Buffer): void => {
+    if (!this.sock.send(view)) this.sendFull = true;
+  };
 
   constructor(
     readonly nat: TcpNat,
@@ -94,6 +103,8 @@ class TcpFlow implements Pollable {
   }
 
   poll(now: number): number {
+    // Slabs of host data the guest has acknowledged are free again.
+    if (this.rxSlabs) this.rxSlabs.release(this.sock.ackedMark);
     if (this.pump && (this.wantPump || (this.coalesceUntil !== 0 && now >= this.coalesceUntil))) this.pump();
     this.sock.dispatch(now, this.emit);
     const next = this.sock.pollAt();
@@ -194,7 +205,13 @@ export class TcpNat {
       return;
     }
     this.connecting++;
-    const host = net.connect({ host: egress.hostAddress, port: seg.dstPort, noDelay: true });
+    flow.rxSlabs = new HostRxSlabs(RX_SLABS);
+    const host = net.connect({
+      host: egress.hostAddress,
+      port: seg.dstPort,
+      noDelay: true,
+      onread: { buffer: HOST_READ_BUFFER, callback: (n: number, buf: Uint8Array) => this.fromHost(flow, n, buf as Buffer) },
+    });
     this.hostSockets++;
     host.once('close', () => this.hostSockets--);
     flow.host = host;
@@ -264,6 +281,15 @@ export class TcpNat {
       if (!this.lookup(guestIp, guestPort, hostIp, p)) return p;
     }
     return 0;
+  }
+
+  /** Bytes read from a relayed host socket (onread); false pauses the socket until onSendSpace. */
+  private fromHost(flow: TcpFlow, n: number, buf: Buffer): boolean {
+    if (n <= 0 || !flow.rxSlabs) return true;
+    flow.bytesIn += n;
+    flow.rxSlabs.copyIn(buf, n, flow.queueHostData);
+    this.scheduler.markDirty(flow);
+    return !flow.sendFull;
   }
 
   private established(flow: TcpFlow): void {
@@ -352,13 +378,20 @@ export class TcpNat {
       flow.hostBlocked = false;
       pumpSoon();
     });
-    host.on('data', (chunk: Buffer) => {
-      flow.bytesIn += chunk.length;
-      if (!sock.send(chunk)) host.pause();
-      this.scheduler.markDirty(flow);
-    });
-    sock.onSendSpace = () => host.resume();
+    // A relayed kernel socket reads through onread (fromHost); others emit 'data'.
+    if (!flow.rxSlabs) {
+      host.on('data', (chunk: Buffer) => {
+        flow.bytesIn += chunk.length;
+        if (!sock.send(chunk)) host.pause();
+        this.scheduler.markDirty(flow);
+      });
+    }
+    sock.onSendSpace = () => {
+      flow.sendFull = false;
+      host.resume();
+    };
     host.on('end', () => {
+      flow.rxSlabs?.end();
       sock.shutdownWrite();
       this.scheduler.markDirty(flow);
     });
@@ -368,6 +401,9 @@ export class TcpNat {
       this.scheduler.markDirty(flow);
     });
     host.on('close', () => {
+      flow.rxSlabs?.end();
+      // Every write has completed or been cancelled: no byte read from the guest is referenced.
+      if (recycle) sock.releaseAllRead();
       // Closed without an orderly end (destroyed by its side): the guest learns by RST.
       if (flow.state === 'open' && !host.readableEnded && sock.state !== TcpState.CLOSED) {
         sock.abort();
@@ -448,6 +484,7 @@ export class TcpNat {
     this.flowCount--;
     flow.state = 'closed';
     if (flow.host && !flow.host.destroyed) flow.host.destroy();
+    flow.rxSlabs?.dispose(); // the socket is closed: its send queue is never read again
     this.counters.inc('tcp.flows_closed');
     const st = flow.sock.stats;
     if (st.retransmits) this.counters.inc('tcp.retransmits', st.retransmits);

@@ -59,9 +59,9 @@ export class FaultyLink extends ForwardingLink {
     this.duplicateRate = checkRate('duplicateRecvRate', opts.duplicateRecvRate ?? 0);
   }
 
-  override send(frame: Buffer, gsoSize?: number): void {
+  override send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void {
     if (this.sendRate > 0 && this.random() < this.sendRate) return countDrop(this.inner.stats, 'tx_fault_injected');
-    this.inner.send(frame, gsoSize);
+    this.inner.send(frame, gsoSize, partialCsum);
   }
 
   protected override received(frame: Buffer, deliver: (frame: Buffer) => void): void {

@@ -41,6 +41,8 @@ export interface Libc {
   recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: Int32Array): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
   close(fd: number): number;
+  /** read(2): bytes read, 0 at EOF, -1 with errno set (EAGAIN on an empty non-blocking fd). */
+  read(fd: number, buf: Buffer, len: number): number;
   errno(): number;
 }
 
@@ -59,6 +61,7 @@ export function libc(): Libc {
   const recvfrom = lib.func('intptr_t recvfrom(int fd, _Out_ uint8_t *buf, size_t len, int flags, _Out_ uint8_t *addr, _Inout_ int32_t *addrlen)');
   const sendto = lib.func('intptr_t sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)');
   const close = lib.func('int close(int fd)');
+  const read = lib.func('intptr_t read(int fd, uint8_t *buf, size_t len)');
   cached = {
     ioctl: (fd, req, arg) => ioctl(fd, req, 'uint8_t *', arg) as number,
     ioctlValue: (fd, req, value) => ioctl(fd, req, 'unsigned long', value) as number,
@@ -69,6 +72,7 @@ export function libc(): Libc {
     recvfrom: (fd, b, l, f, a, al) => Number(recvfrom(fd, b, l, f, a, al)),
     sendto: (fd, b, l, f, a, al) => Number(sendto(fd, b, l, f, a, al)),
     close: (fd) => close(fd) as number,
+    read: (fd, b, l) => Number(read(fd, b, l)),
     errno: () => koffi.errno(),
   };
   return cached;

@@ -33,8 +33,13 @@ export interface Link {
    * to be cut into pieces of gsoSize payload bytes by the peer (only sent to
    * links whose `tso` is true: tap with virtio-net offload).
    */
-  send(frame: Buffer, gsoSize?: number): void;
-  /** The link takes TCP super-segments (see send). */
+  /**
+   * `partialCsum` marks an IPv4/TCP frame whose TCP checksum field holds only
+   * the pseudo-header sum, for the peer to complete or trust (only sent to
+   * links whose `tso` is true; see partialTcpChecksum in vnet-hdr.ts).
+   */
+  send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void;
+  /** The link takes TCP super-segments and partial TCP checksums (see send). */
   readonly tso?: boolean;
   onFrame: ((frame: Buffer) => void) | null;
   onClose: (() => void) | null;
@@ -178,8 +183,8 @@ export class ForwardingLink implements Link {
     deliver(frame);
   }
 
-  send(frame: Buffer, gsoSize?: number): void {
-    this.inner.send(frame, gsoSize);
+  send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void {
+    this.inner.send(frame, gsoSize, partialCsum);
   }
 
   close(): Promise<void> {

@@ -15,6 +15,7 @@ import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { ForwardingLink, type Link } from './link.js';
+import { completedTcpCopy } from './vnet-hdr.js';
 
 export const PCAP_MAGIC = 0xa1b2c3d4;
 export const PCAP_SNAPLEN = 262144;
@@ -124,9 +125,10 @@ class PcapLink extends ForwardingLink {
     deliver(frame);
   }
 
-  override send(frame: Buffer, gsoSize?: number): void {
-    this.writer.write(frame);
-    this.inner.send(frame, gsoSize);
+  override send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void {
+    // A capture shows what the guest receives: the checksum completed.
+    this.writer.write(partialCsum ? completedTcpCopy(frame) : frame);
+    this.inner.send(frame, gsoSize, partialCsum);
   }
 }
 

@@ -31,7 +31,7 @@
  * reports `tso`: the stack may then send TCP segments over the MTU with a
  * gsoSize (header gso TCPV4), which the guest kernel takes as one GRO'd train.
  */
-import { closeSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -42,7 +42,7 @@ import { segmentTcpFrame } from './gso.js';
 import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
-  VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, completeChecksum,
+  VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, TCP_CSUM_OFFSET, completeChecksum, completedTcpCopy, tcpCsumStart,
 } from './vnet-hdr.js';
 
 /** Frames read per wakeup before yielding to the event loop. */
@@ -220,13 +220,10 @@ export class TapLink extends BaseLink {
    * with one flush (one ACK, one coalesced host write).
    */
   private drain(buf: Buffer): void {
+    const c = libc();
     for (let i = 1; i < DRAIN_BATCH && !this.closed; i++) {
-      let n: number;
-      try {
-        n = readSync(this.fd, buf, 0, buf.length, null);
-      } catch {
-        return; // EAGAIN: the queue is empty (errors resurface on libuv's next read)
-      }
+      // -1 is EAGAIN, the queue is empty (other errors resurface on libuv's next read).
+      const n = c.read(this.fd, buf, buf.length);
       if (n <= 0) return;
       this.receive(buf, n);
     }
@@ -256,21 +253,28 @@ export class TapLink extends BaseLink {
     return this.offload;
   }
 
-  send(frame: Buffer, gsoSize = 0): void {
+  send(frame: Buffer, gsoSize = 0, partialCsum = false): void {
     if (!this.admit(frame)) return;
     // A super-segment without a gso size (forwarded from another guest): cut it here.
     if (gsoSize === 0 && frame.length > super.maxFrame) {
+      if (partialCsum) frame = completedTcpCopy(frame);
       if (!segmentTcpFrame(frame, this.mtu, (piece) => this.send(piece))) countDrop(this.stats, 'tx_oversized');
       return;
     }
     try {
-      if (!this.offload) writeSync(this.fd, frame);
+      if (!this.offload) writeSync(this.fd, partialCsum ? completedTcpCopy(frame) : frame);
       else {
         const big = gsoSize > 0 && frame.length > super.maxFrame;
-        // Full checksums are always in the frame: flags 0, no csum offsets (hdr_len 0 is a hint only).
+        // A partial TCP checksum goes out as NEEDS_CSUM (virtio 1.1 §5.1.6.2): the guest
+        // kernel takes it as CHECKSUM_PARTIAL and, delivering locally, never sums the
+        // payload. Otherwise the full checksum is in the frame: flags 0, no offsets
+        // (hdr_len 0 is a hint only).
         const h = this.txHdr;
+        h[0] = partialCsum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
         h[1] = big ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE;
         h.writeUInt16LE(big ? gsoSize : 0, 4);
+        h.writeUInt16LE(partialCsum ? tcpCsumStart(frame) : 0, 6);
+        h.writeUInt16LE(partialCsum ? TCP_CSUM_OFFSET : 0, 8);
         this.txIov[1] = frame;
         writevSync(this.fd, this.txIov);
       }

@@ -82,3 +82,22 @@ export function completeChecksum(frame: Buffer, csumStart: number, csumOffset: n
   frame.writeUInt16BE(v === 0 ? 0xffff : v, at);
   return true;
 }
+
+/** Where a TCP checksum field sits in the TCP header (RFC 9293 §3.1). */
+export const TCP_CSUM_OFFSET = 16;
+
+/** Offset of the TCP header in an Ethernet + IPv4 frame (IHL from the IPv4 header). */
+export function tcpCsumStart(frame: Buffer): number {
+  return 14 + (frame[14] & 0x0f) * 4;
+}
+
+/**
+ * A copy of an Ethernet/IPv4/TCP frame sent with a partial checksum
+ * (Link.send partialCsum), completed: what the guest ends up with, for pcap
+ * files and live captures.
+ */
+export function completedTcpCopy(frame: Buffer): Buffer {
+  const copy = Buffer.from(frame);
+  completeChecksum(copy, tcpCsumStart(copy), TCP_CSUM_OFFSET);
+  return copy;
+}

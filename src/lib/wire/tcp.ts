@@ -233,8 +233,13 @@ export function tcpHeaderLen(options: TcpOptions): number {
  * NOP, window scale; then NOP NOP SACK), payload (copied unless it already
  * sits right after the header in `buf`) and checksum at `offset`. SACK blocks
  * that do not fit in 40 option bytes are left out. Returns the bytes written.
+ *
+ * `partialChecksum`: leave the checksum for the receiver to complete, as
+ * Linux does for CHECKSUM_PARTIAL (the field holds the folded pseudo-header
+ * sum, so summing from the TCP header to the end yields the full sum); only
+ * for a link that says so to its peer (virtio-net NEEDS_CSUM, tap.ts).
  */
-export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, dst: Ipv4): number {
+export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, dst: Ipv4, partialChecksum = false): number {
   const o = repr.options;
   const headerLen = tcpHeaderLen(o);
   const total = headerLen + repr.payload.length;
@@ -299,6 +304,10 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
   const at = offset + headerLen;
   const p = repr.payload;
   if (!(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
+  if (partialChecksum) {
+    buf.writeUInt16BE(~finishChecksum(pseudoHeaderSum(src, dst, PROTO_TCP, total)) & 0xffff, offset + CHECKSUM);
+    return total;
+  }
   const sum = onesComplementSum(buf, offset, offset + total, pseudoHeaderSum(src, dst, PROTO_TCP, total));
   buf.writeUInt16BE(finishChecksum(sum), offset + CHECKSUM);
   return total;

@@ -5,6 +5,8 @@
  * completed. The interface takes them whole: one verified segment, all bytes.
  * Send side: a TCP segment over the MTU with a gsoSize goes out whole only to
  * a port that takes super-segments (GuestPort.tso); anywhere else DF holds.
+ * A TSO port also gets TCP checksums left partial (the link says NEEDS_CSUM);
+ * completing one gives the checksum a full computation gives.
  */
 import { expect } from 'chai';
 import { Counters } from '../../../src/lib/counters.js';
@@ -67,10 +69,13 @@ describe('interface: TSO super-segments from an offloading link', () => {
 describe('interface: TCP super-segments toward a guest', () => {
   class Port implements GuestPort {
     readonly id = 'fake:2';
-    sent: Array<{ frame: Buffer; gsoSize?: number }> = [];
+    sent: Array<{ frame: Buffer; gsoSize?: number; partialCsum?: boolean }> = [];
     constructor(readonly tso: boolean) {}
-    send(frame: Buffer, gsoSize?: number): void {
-      this.sent.push({ frame: Buffer.from(frame), gsoSize });
+    /** Records what the guest would see: a partial checksum completed as its kernel would. */
+    send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void {
+      const copy = Buffer.from(frame);
+      if (partialCsum) completeChecksum(copy, 34, 16);
+      this.sent.push({ frame: copy, gsoSize: gsoSize || undefined, partialCsum });
     }
   }
 
@@ -106,6 +111,19 @@ describe('interface: TCP super-segments toward a guest', () => {
     iface.sendTcp(HOST, GUEST, { ...repr, payload: data.subarray(0, 1448) }, 1448);
     expect(p.sent).to.have.length(1);
     expect(p.sent[0].gsoSize).to.equal(undefined);
+  });
+
+  it('leaves the checksum partial toward a TSO port, full toward any other', () => {
+    const small = { ...repr, payload: data.subarray(0, 1000) };
+    const tso = setup(true);
+    tso.iface.sendTcp(HOST, GUEST, small);
+    expect(tso.p.sent[0].partialCsum).to.equal(true);
+    const plain = setup(false);
+    plain.iface.sendTcp(HOST, GUEST, small);
+    expect(plain.p.sent[0].partialCsum).to.not.equal(true);
+    // Completed by the guest, the TSO frame is byte for byte the one sent with a full checksum.
+    expect(tso.p.sent[0].frame.subarray(14 + 20).equals(plain.p.sent[0].frame.subarray(14 + 20))).to.equal(true);
+    TcpPacket.checked(plain.p.sent[0].frame.subarray(34), HOST, GUEST);
   });
 
   it('drops it (DF) toward a port without TSO', () => {

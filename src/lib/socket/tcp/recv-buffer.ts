@@ -83,6 +83,24 @@ export class ReceiveBuffer {
     if (n > 0) this.retired.splice(0, n);
   }
 
+  /**
+   * The consumer is done with this buffer and references nothing it read
+   * (its host socket closed): every slab wholly read goes back to the pool,
+   * the current one included; unread bytes stay where they are, and later
+   * data (if any) goes to fresh memory.
+   */
+  releaseAll(): void {
+    const pool = this.pool;
+    if (!pool) return;
+    this.release(this.readTotal);
+    this.pool = null; // any later slab is fresh memory, never recycled
+    if (this.writePos === this.readPos && this.readyHead === this.ready.length && this.slab.length === SLAB_SIZE) {
+      pool.give(this.slab);
+      this.slab = Buffer.alloc(0);
+      this.readPos = this.writePos = 0;
+    }
+  }
+
   /** The next owned chunk of in-order data, or null. */
   read(): Buffer | null {
     let chunk: Buffer | null = null;

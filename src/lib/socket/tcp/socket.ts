@@ -141,6 +141,16 @@ export class TcpSocket extends TcpOutput {
     return this.rq.readTotal;
   }
 
+  /** The reader is gone and references nothing it read: receive slabs go back (ReceiveBuffer.releaseAll). */
+  releaseAllRead(): void {
+    this.rq.releaseAll();
+  }
+
+  /** Data bytes the peer has acknowledged so far (a stream offset of what send() queued). */
+  get ackedMark(): number {
+    return this.sq.beginOffset;
+  }
+
   /** Nothing read below `mark` is referenced any more (see useSlabPool). */
   releaseRead(mark: number): void {
     this.rq.release(mark);

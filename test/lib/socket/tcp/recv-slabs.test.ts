@@ -85,3 +85,21 @@ describe('TCP receive slabs recycled through a pool', () => {
     );
   });
 });
+
+describe('TCP receive slabs after the reader is gone (releaseAll)', () => {
+  it('gives back the fully read current slab and keeps unread bytes readable', () => {
+    const pool = new SlabPool(8);
+    const rq = new ReceiveBuffer();
+    rq.usePool(pool);
+    rq.pushInOrder(Buffer.alloc(100, 1));
+    while (rq.read());
+    rq.releaseAll();
+    expect(pool.idle).to.equal(1);
+
+    const rq2 = new ReceiveBuffer();
+    rq2.usePool(pool);
+    rq2.pushInOrder(Buffer.alloc(100, 2));
+    rq2.releaseAll();
+    expect(rq2.read()!.equals(Buffer.alloc(100, 2)), 'unread bytes untouched').to.equal(true);
+  });
+});
