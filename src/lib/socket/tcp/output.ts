@@ -8,8 +8,10 @@
  * recovery transmissions chosen by NextSeg, tail loss probes, ACKs with SACK
  * blocks, SYNs and RSTs. The TCB is connection.ts; socket.ts extends this.
  *
- * No allocation per emitted segment: one reused TcpRepr, one scratch buffer
- * for segments that straddle two queued chunks.
+ * No allocation per emitted segment: one reused TcpRepr, and one scratch
+ * buffer shared by every socket for segments that straddle two queued chunks
+ * (a segment is only valid during emit(), so no two uses overlap; a buffer
+ * per socket was 64 KiB allocated for every connection).
  */
 import { TcpFlags, type TcpOptions, type TcpRepr, type TcpTimestamps } from '../../wire/tcp.js';
 import { TcpConnection } from './connection.js';
@@ -18,6 +20,13 @@ import { seqAdd, seqGe, seqGt, seqLt, seqMax, seqSub } from './seq.js';
 import { type Endpoint, type ResolvedConfig, TcpState, windowShiftFor } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
+let sharedScratch = Buffer.alloc(0);
+
+/** The shared straddle buffer, grown to at least `n` bytes. */
+function scratch(n: number): Buffer {
+  if (sharedScratch.length < n) sharedScratch = Buffer.allocUnsafeSlow(Math.max(n, 64 * 1024));
+  return sharedScratch;
+}
 
 export abstract class TcpOutput extends TcpConnection {
   // Reused output objects.
@@ -26,11 +35,9 @@ export abstract class TcpOutput extends TcpConnection {
   private readonly outTs: TcpTimestamps = { tsVal: 0, tsEcr: 0 };
   private readonly sackPool: Array<[number, number]> = [[0, 0], [0, 0], [0, 0], [0, 0]];
   private readonly sackList: Array<[number, number]> = [];
-  private readonly scratch: Buffer;
 
   protected constructor(local: Endpoint, remote: Endpoint, cfg: ResolvedConfig) {
     super(local, remote, cfg);
-    this.scratch = Buffer.allocUnsafe(cfg.maxSegmentBytes);
     this.out = {
       srcPort: local.port, dstPort: remote.port, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0,
       options: this.outOpts, payload: EMPTY,
@@ -287,6 +294,7 @@ export abstract class TcpOutput extends TcpConnection {
     o.window = Math.min(0xffff, this.cfg.rcvBuf);
     if (passive) {
       this.rcvAdvEdge = seqAdd(this.rcvNxt, o.window);
+      this.rcvAdvWnd = o.window;
       this.lastAckSent = this.rcvNxt;
     }
     o.payload = EMPTY;
@@ -314,7 +322,7 @@ export abstract class TcpOutput extends TcpConnection {
     o.flags = TcpFlags.ACK | (fin ? TcpFlags.FIN : 0);
     if (len > 0) {
       const offset = this.sq.beginOffset + seqSub(seq, this.sndUna);
-      o.payload = this.sq.view(offset, len, this.scratch);
+      o.payload = this.sq.view(offset, len, scratch(len));
       if (seqAdd(seq, len) === this.dataEnd) o.flags |= TcpFlags.PSH;
     } else {
       o.payload = EMPTY;
@@ -401,6 +409,7 @@ export abstract class TcpOutput extends TcpConnection {
     const advertised = field * 2 ** this.rcvShift;
     const newEdge = seqAdd(this.rcvNxt, advertised);
     if (seqGt(newEdge, this.rcvAdvEdge)) this.rcvAdvEdge = newEdge;
+    this.rcvAdvWnd = seqSub(this.rcvAdvEdge, this.rcvNxt);
     return field;
   }
 

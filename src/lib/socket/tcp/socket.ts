@@ -116,12 +116,15 @@ export class TcpSocket extends TcpOutput {
     const chunk = this.rq.read();
     if (chunk && this.synchronized) {
       // RFC 9293 §3.8.6.2.2: send a window update once the right edge can move
-      // by the SWS threshold and the peer's remaining window has got small.
+      // by the SWS threshold and the peer's remaining window has got small:
+      // under half the buffer and under half of what we last offered (as Linux's
+      // tcp_cleanup_rbuf), so a short exchange inside the first window, where
+      // the reply will carry the ACK, costs no extra segment.
       const free = this.cfg.rcvBuf - this.rq.unread;
       const edge = seqAdd(this.rcvNxt, free);
       const remaining = seqGt(this.rcvAdvEdge, this.rcvNxt) ? seqSub(this.rcvAdvEdge, this.rcvNxt) : 0;
       if (seqGt(edge, this.rcvAdvEdge) && seqSub(edge, this.rcvAdvEdge) >= this.windowStep()
-        && remaining < this.cfg.rcvBuf / 2 && before > 0) {
+        && remaining < this.cfg.rcvBuf / 2 && remaining * 2 <= this.rcvAdvWnd && before > 0) {
         this.ackNow = true;
       }
     }
@@ -515,11 +518,21 @@ export class TcpSocket extends TcpOutput {
   private processFin(now: number): void {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.peerFinSeq = -1;
+    const ackPending = this.ackNow;
     this.ackNow = true;
     this.events |= Ev.PEER_FIN;
     switch (this.state) {
-      case TcpState.SYN_RECEIVED:
       case TcpState.ESTABLISHED:
+        this.setState(now, TcpState.CLOSE_WAIT);
+        // Like Linux's tcp_fin() (pingpong mode): the FIN is acknowledged with a
+        // delayed ACK, so our own FIN, usually a moment behind, carries it and
+        // a short connection costs one segment less. RFC 9293 §3.8.6.3 bounds the delay.
+        if (!ackPending) {
+          this.ackNow = false;
+          if (this.delayedAckAt === Infinity) this.delayedAckAt = now + this.cfg.delayedAckMs;
+        }
+        break;
+      case TcpState.SYN_RECEIVED:
         this.setState(now, TcpState.CLOSE_WAIT);
         break;
       case TcpState.FIN_WAIT_1:

@@ -105,8 +105,20 @@ describe('TCP CLOSE-WAIT and LAST-ACK (the peer closes first)', () => {
     expect(p.sock.state).to.equal(TcpState.CLOSE_WAIT);
     expect(fin).to.equal(1);
     expect(readAll(p.sock).toString()).to.equal('last');
-    const [ack] = drain(p.sock, p.now);
+    // The ACK is delayed (Linux tcp_fin pingpong), never beyond the delayed-ACK time.
+    expect(drain(p.sock, p.now)).to.have.length(0);
+    const [ack] = drain(p.sock, p.now + 40);
     expect(ack.ack).to.equal(add(p.peerNxt, 5));
+  });
+
+  it('acknowledges the peer FIN with its own FIN when it closes right after: one segment', () => {
+    const p = establishedPassive();
+    p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, flags: F.FIN | F.ACK }));
+    p.sock.shutdownWrite();
+    const out = drain(p.sock, p.now);
+    expect(out).to.have.length(1);
+    expect(out[0].flags & (F.FIN | F.ACK)).to.equal(F.FIN | F.ACK);
+    expect(out[0].ack).to.equal(add(p.peerNxt, 1));
   });
 
   it('keeps sending in CLOSE-WAIT (half-close the other way)', () => {
