@@ -15,6 +15,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { HnetError, UsageError } from '../errors.js';
 import type { Runner } from '../host/exec.js';
+import { acceptWithOnread } from './host-rx.js';
 
 export type ForwardProto = 'tcp' | 'udp';
 
@@ -61,6 +62,7 @@ export function listenTcp(hostIp: string, port: number, onConnection: (s: net.So
     server.once('error', reject);
     server.listen({ host: hostIp, port, exclusive: true }, () => {
       server.off('error', reject);
+      acceptWithOnread(server); // reads without a fresh buffer each (host-rx.ts)
       resolve(server);
     });
   });

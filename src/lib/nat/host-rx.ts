@@ -18,6 +18,7 @@
  * same units as the bytes copied in (the TCP send queue's acknowledged
  * offset, when every byte the socket sends came through here).
  */
+import net from 'node:net';
 import { SLAB_SIZE, type SlabPool } from '../socket/tcp/slab-pool.js';
 
 /** The one read buffer shared by every relayed host socket (Node's default read size). */
@@ -78,4 +79,47 @@ export class HostRxSlabs {
     this.ended = true;
     this.release(Infinity);
   }
+}
+
+type ReadSink = (n: number, buf: Buffer) => boolean;
+/** Accepted sockets that read through onread, with where their bytes go (null: not claimed, emitted as 'data'). */
+const sinks = new WeakMap<net.Socket, ReadSink | null>();
+
+/**
+ * Make `server`'s accepted sockets read through onread into HOST_READ_BUFFER
+ * like the relay's own connections; claim their bytes with setReadSink().
+ * Node's Server has no onread option, so the listening handle's connection
+ * callback (lib/net.js onconnection, Node 20) is replaced by one that builds
+ * the Socket with onread; the server then does not count these connections
+ * (server.close() does not wait for them: the forward manager destroys its
+ * connections itself). Returns false, changing nothing, when the handle does
+ * not look as expected.
+ */
+export function acceptWithOnread(server: net.Server): boolean {
+  const handle = (server as unknown as { _handle?: { onconnection?: unknown } })._handle;
+  if (!handle || typeof handle.onconnection !== 'function') return false;
+  const original = handle.onconnection as (err: number, client: unknown) => void;
+  handle.onconnection = function onconnection(this: unknown, err: number, client: unknown) {
+    if (err || !client) return original.call(this, err, client);
+    const sock: net.Socket = new net.Socket({
+      handle: client,
+      readable: true,
+      writable: true,
+      onread: {
+        buffer: HOST_READ_BUFFER,
+        // Unclaimed, the socket behaves as usual: a copy is pushed as 'data'.
+        callback: (n: number, buf: Uint8Array) => sinks.get(sock)?.(n, buf as Buffer) ?? sock.push(Buffer.from(buf.subarray(0, n))),
+      },
+    } as unknown as net.SocketConstructorOpts);
+    sinks.set(sock, null);
+    server.emit('connection', sock);
+  };
+  return true;
+}
+
+/** Send `sock`'s reads to `sink`; false when the socket does not read through onread. */
+export function setReadSink(sock: net.Socket, sink: ReadSink): boolean {
+  if (!sinks.has(sock)) return false;
+  sinks.set(sock, sink);
+  return true;
 }

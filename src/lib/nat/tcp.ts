@@ -23,7 +23,7 @@ import type { GuestTcp, Interface } from '../iface/interface.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
 import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
 import { SlabPool } from '../socket/tcp/slab-pool.js';
-import { HOST_READ_BUFFER, HostRxSlabs } from './host-rx.js';
+import { HOST_READ_BUFFER, HostRxSlabs, setReadSink } from './host-rx.js';
 import { egressFor } from './egress.js';
 
 export interface TcpNatOptions {
@@ -250,6 +250,7 @@ export class TcpNat {
     this.counters.inc('tcp.flows_opened');
     this.counters.inc('tcp.forward_opened');
     host.setNoDelay(true);
+    if (setReadSink(host, (n, buf) => this.fromHost(flow, n, buf))) flow.rxSlabs = new HostRxSlabs(RX_SLABS);
     this.attachHost(flow, host);
     let established = false;
     sock.onEstablished = () => (established = true);
@@ -378,11 +379,19 @@ export class TcpNat {
       flow.hostBlocked = false;
       pumpSoon();
     });
-    // A relayed kernel socket reads through onread (fromHost); others emit 'data'.
+    // A relayed kernel socket we connected reads through onread (fromHost).
+    // Others emit 'data': an accepted one (port forward) has its chunks copied
+    // into recycled slabs at once, so Node's per-read buffer dies young and its
+    // memory is reused (held until acknowledged, it page-faulted fresh memory
+    // on every read); a gateway service's chunks are queued as they are.
     if (!flow.rxSlabs) {
+      if (recycle) flow.rxSlabs = new HostRxSlabs(RX_SLABS);
+      const slabs = flow.rxSlabs;
       host.on('data', (chunk: Buffer) => {
         flow.bytesIn += chunk.length;
-        if (!sock.send(chunk)) host.pause();
+        if (slabs) slabs.copyIn(chunk, chunk.length, flow.queueHostData);
+        else if (!sock.send(chunk)) flow.sendFull = true;
+        if (flow.sendFull) host.pause();
         this.scheduler.markDirty(flow);
       });
     }

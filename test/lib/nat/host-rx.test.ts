@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { HostRxSlabs } from '../../../src/lib/nat/host-rx.js';
+import { HostRxSlabs, acceptWithOnread, setReadSink } from '../../../src/lib/nat/host-rx.js';
 import { SLAB_SIZE, SlabPool } from '../../../src/lib/socket/tcp/slab-pool.js';
 
 function bytes(n: number, seed: number): Buffer {
@@ -67,5 +67,37 @@ describe('host reads in recycled slabs (HostRxSlabs)', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('accepted sockets reading through onread (acceptWithOnread, setReadSink)', () => {
+  it('hands every byte a client sends to the sink, and still emits end and writes back', async () => {
+    const net = await import('node:net');
+    const got: Buffer[] = [];
+    const server = net.createServer();
+    await new Promise<void>((res) => server.listen({ host: '127.0.0.1', port: 0 }, () => res()));
+    expect(acceptWithOnread(server)).to.equal(true);
+    const served = new Promise<void>((res) => {
+      server.on('connection', (s: import('node:net').Socket) => {
+        expect(setReadSink(s, (n, buf) => (got.push(Buffer.from(buf.subarray(0, n))), true))).to.equal(true);
+        s.on('end', () => s.end('bye'));
+        s.on('close', () => res());
+      });
+    });
+    const payload = bytes(300_000, 5);
+    const client = net.connect({ host: '127.0.0.1', port: (server.address() as import('node:net').AddressInfo).port });
+    const reply: Buffer[] = [];
+    client.on('data', (d: Buffer) => reply.push(d));
+    client.end(payload);
+    await served;
+    await new Promise<void>((res) => (client.closed ? res() : client.on('close', () => res())));
+    server.close();
+    expect(Buffer.concat(got).equals(payload)).to.equal(true);
+    expect(Buffer.concat(reply).toString()).to.equal('bye');
+  });
+
+  it('refuses a socket that does not read through onread', async () => {
+    const net = await import('node:net');
+    expect(setReadSink(new net.Socket(), () => true)).to.equal(false);
   });
 });
