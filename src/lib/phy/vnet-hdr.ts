@@ -101,3 +101,15 @@ export function completedTcpCopy(frame: Buffer): Buffer {
   completeChecksum(copy, tcpCsumStart(copy), TCP_CSUM_OFFSET);
   return copy;
 }
+
+/**
+ * Payload bytes of an Ethernet/IPv4/TCP frame (IPv4 total length minus the IP
+ * and TCP headers), or -1 when the frame is not IPv4/TCP or too short to say.
+ * A hint for batching decisions only: nothing is validated here.
+ */
+export function tcpPayloadLength(frame: Buffer): number {
+  if (frame.length < 14 + 20 || frame.readUInt16BE(12) !== 0x0800 || frame[14 + 9] !== 6) return -1;
+  const ihl = (frame[14] & 0x0f) * 4;
+  if (frame.length < 14 + ihl + 13) return -1;
+  return frame.readUInt16BE(16) - ihl - (frame[14 + ihl + 12] >>> 4) * 4;
+}

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, completeChecksum, emitVnetHdr, parseVnetHdr,
-  TUNSETOFFLOAD, TUNSETVNETHDRSZ,
+  TUNSETOFFLOAD, TUNSETVNETHDRSZ, tcpPayloadLength,
 } from '../../../src/lib/phy/vnet-hdr.js';
 import { emitTcp, TcpFlags, TcpPacket, type TcpRepr } from '../../../src/lib/wire/tcp.js';
 import { pseudoHeaderSum } from '../../../src/lib/wire/checksum.js';
@@ -80,5 +80,28 @@ describe('tap:NAME?offload= (listen URI)', () => {
 
   it('refuses other values with a usage error', () => {
     expect(() => parseListenUri('tap:hnet0?offload=maybe', '/h')).to.throw(UsageError, /offload must be 0 or 1/);
+  });
+});
+
+describe('tcpPayloadLength (a batching hint from the frame headers)', () => {
+  function frame(tcp: Buffer, ethType = 0x0800, proto = 6): Buffer {
+    const f = Buffer.alloc(14 + 20 + tcp.length);
+    f.writeUInt16BE(ethType, 12);
+    f[14] = 0x45;
+    f.writeUInt16BE(20 + tcp.length, 16);
+    f[14 + 9] = proto;
+    tcp.copy(f, 34);
+    return f;
+  }
+
+  it('counts the bytes after the IPv4 and TCP headers, options included', () => {
+    expect(tcpPayloadLength(frame(segment(Buffer.alloc(64))))).to.equal(64);
+    expect(tcpPayloadLength(frame(segment(Buffer.alloc(0))))).to.equal(0);
+  });
+
+  it('says -1 for anything that is not IPv4/TCP or is cut short', () => {
+    expect(tcpPayloadLength(frame(segment(Buffer.alloc(4)), 0x86dd))).to.equal(-1);
+    expect(tcpPayloadLength(frame(segment(Buffer.alloc(4)), 0x0800, 17))).to.equal(-1);
+    expect(tcpPayloadLength(frame(segment(Buffer.alloc(4))).subarray(0, 40))).to.equal(-1);
   });
 });
