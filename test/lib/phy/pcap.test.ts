@@ -11,6 +11,8 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { PcapWriter, withPcap, PCAP_SNAPLEN } from '../../../src/lib/phy/pcap.js';
 import { MemoryLink } from './memory-link.js';
+import { IpProtocol, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
+import { emitTcp, TcpFlags, TcpPacket } from '../../../src/lib/wire/tcp.js';
 import { skipUnless, which } from '../../e2e/harness/env.js';
 
 const execFileP = promisify(execFile);
@@ -83,6 +85,23 @@ describe('pcap capture', () => {
     const file = readFileSync(path);
     expect(file.length).to.equal(24 + 16 + 42 + 16 + 60);
     expect(link.stats).to.equal(inner.stats);
+  });
+
+  it('records a frame sent with a partial TCP checksum as the guest gets it: completed', async () => {
+    const path = join(dir, 'partial.pcap');
+    const w = new PcapWriter(path);
+    const link = withPcap(new MemoryLink(), w);
+    const frame = Buffer.alloc(14 + 20 + 20 + 5);
+    frame.writeUInt16BE(0x0800, 12);
+    new Ipv4Repr({ src: 0xc0a841fe, dst: 0xc0a84102, protocol: IpProtocol.TCP, payloadLen: 25, id: 1, dontFragment: true }).emit(frame, 14);
+    const repr = { srcPort: 80, dstPort: 40000, seq: 1, ack: 1, flags: TcpFlags.ACK, window: 100, urgent: 0, options: {}, payload: Buffer.from('hello') };
+    emitTcp(repr, frame, 34, 0xc0a841fe, 0xc0a84102, true);
+    link.send(frame, 0, true);
+    await w.close();
+    const recorded = readFileSync(path).subarray(24 + 16);
+    expect(recorded.subarray(0, 34).equals(frame.subarray(0, 34))).to.equal(true);
+    TcpPacket.checked(recorded.subarray(34), 0xc0a841fe, 0xc0a84102); // throws on a bad checksum
+    expect(frame.readUInt16BE(34 + 16), 'the frame sent is left as it was').to.not.equal(recorded.readUInt16BE(34 + 16));
   });
 
   it('is read back by tshark as Ethernet frames', async function () {
