@@ -20,6 +20,8 @@ import { createTransport, parseListenUri } from '../phy/uri.js';
 import { PcapWriter, withPcap } from '../phy/pcap.js';
 import { withFaults, type FaultOptions } from '../phy/faults.js';
 import { completedTcpCopy } from '../phy/vnet-hdr.js';
+import { TapLink } from '../phy/tap.js';
+import { stackOnlyTransport } from './rx-checksum.js';
 import type { Writable } from 'node:stream';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { daemonApi } from './api.js';
@@ -170,10 +172,19 @@ export class Daemon {
     this.counters.inc('links.attached');
     this.opts.log.info('guest link up', { link: link.id, kind: link.kind });
     const captures = this.captures;
+    // Fault injection may hold a frame back and deliver it during another: the
+    // link's per-frame checksum flag would then describe the wrong frame.
+    const trustChecksums = !this.opts.faults;
+    // With nothing between the tap and here recording raw frames, a guest's
+    // partial checksum is completed only for frames that go anywhere but the stack.
+    if (trustChecksums && !this.pcap && raw instanceof TapLink) raw.deferRxChecksum = true;
+    const gatewayMac = this.iface.cfg.gatewayMac;
     link.onFrame = (frame) => {
+      const valid = trustChecksums && link.rxChecksumValid === true;
+      if (valid && (captures.size > 0 || !stackOnlyTransport(frame, gatewayMac))) link.completeRxChecksum?.(frame);
       if (captures.size > 0) for (const c of captures) c(frame);
       const now = this.scheduler.now();
-      if (this.switch.ingress(port, frame, now)) this.iface.receive(port, frame, now);
+      if (this.switch.ingress(port, frame, now)) this.iface.receive(port, frame, now, valid);
     };
     link.onClose = () => {
       group.delete(link);
@@ -293,3 +304,4 @@ export class Daemon {
     this.control = null;
   }
 }
+

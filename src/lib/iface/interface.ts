@@ -112,8 +112,17 @@ export class Interface {
     return this.neighbors.hasPending() ? Math.min(frag, now + 1000) : frag;
   }
 
-  receive(port: GuestPort, frame: Buffer, now: number): void {
+  /** The frame being received had its transport checksum completed by the link (see receive). */
+  private rxChecksumKnownGood = false;
+
+  /**
+   * `checksumKnownGood`: the link completed this frame's transport checksum
+   * itself (virtio NEEDS_CSUM, Link.rxChecksumValid), so summing it again
+   * proves nothing; applies to an unfragmented datagram only.
+   */
+  receive(port: GuestPort, frame: Buffer, now: number, checksumKnownGood = false): void {
     this.now = now;
+    this.rxChecksumKnownGood = checksumKnownGood;
     this.counters.inc('rx.frames');
     this.counters.inc('rx.bytes', frame.length);
     try {
@@ -163,6 +172,7 @@ export class Interface {
       if (waiting.length > 0) this.flushPending(waiting, srcMac, port);
     }
     if (ip.isFragment) {
+      this.rxChecksumKnownGood = false; // the flag was about this fragment's frame, not the datagram
       const whole = this.reassembler.push(now, ip);
       if (!whole) return;
       ip = Ipv4Packet.checked(whole);
@@ -194,7 +204,7 @@ export class Interface {
   }
 
   private receiveUdp(port: GuestPort, srcMac: Buffer, ip: Ipv4Packet, local: boolean, now: number): void {
-    const udp = UdpPacket.checked(ip.payload, ip.src, ip.dst);
+    const udp = UdpPacket.checked(ip.payload, ip.src, ip.dst, this.rxChecksumKnownGood);
     const d: GuestUdp = { port, srcMac, src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: udp.payload, quote: this.quote(ip) };
     if (local) {
       if (this.handlers.gatewayUdp?.(now, d)) return;
@@ -206,7 +216,7 @@ export class Interface {
   }
 
   private receiveTcp(ip: Ipv4Packet, now: number): void {
-    const seg = parseTcp(TcpPacket.checked(ip.payload, ip.src, ip.dst));
+    const seg = parseTcp(TcpPacket.checked(ip.payload, ip.src, ip.dst, this.rxChecksumKnownGood));
     if (!this.handlers.tcp) return this.counters.drop('tcp_no_handler');
     this.handlers.tcp(now, { src: ip.src, dst: ip.dst, seg, quote: this.quote(ip) });
   }

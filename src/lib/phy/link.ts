@@ -41,6 +41,18 @@ export interface Link {
   send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void;
   /** The link takes TCP super-segments and partial TCP checksums (see send). */
   readonly tso?: boolean;
+  /**
+   * True while onFrame runs for a frame whose transport checksum the link
+   * computed itself (a tap completing a virtio NEEDS_CSUM frame): verifying
+   * it again would only repeat the same sum.
+   */
+  readonly rxChecksumValid?: boolean;
+  /**
+   * During onFrame, when rxChecksumValid: write the checksum into the frame if
+   * the link left it partial (TapLink.deferRxChecksum). Whoever passes the
+   * frame on or records it calls this first; the stack alone need not.
+   */
+  completeRxChecksum?(frame: Buffer): void;
   onFrame: ((frame: Buffer) => void) | null;
   onClose: (() => void) | null;
   close(): Promise<void>;
@@ -86,6 +98,7 @@ export function nextLinkId(kind: string): string {
  */
 export abstract class BaseLink implements Link {
   readonly stats: LinkStats = newStats();
+  rxChecksumValid = false;
   onFrame: ((frame: Buffer) => void) | null = null;
   onClose: (() => void) | null = null;
   protected closed = false;
@@ -168,6 +181,12 @@ export class ForwardingLink implements Link {
   }
   get tso(): boolean {
     return this.inner.tso === true;
+  }
+  get rxChecksumValid(): boolean {
+    return this.inner.rxChecksumValid === true;
+  }
+  completeRxChecksum(frame: Buffer): void {
+    this.inner.completeRxChecksum?.(frame);
   }
 
   get onFrame(): ((frame: Buffer) => void) | null {

@@ -258,15 +258,43 @@ export class TapLink extends BaseLink {
     return (++this.wakeups & (DRAIN_PROBE - 1)) === 0;
   }
 
-  /** With offload the frame follows a virtio-net header: strip it, complete a partial checksum. */
+  /**
+   * Leave a NEEDS_CSUM frame's checksum partial for the consumer, who either
+   * trusts it (the stack: the guest kernel built it, nothing crossed a wire)
+   * or calls completeRxChecksum during onFrame (anything that passes the frame
+   * on or records it). Set by the daemon when no wrapper sees raw frames.
+   */
+  deferRxChecksum = false;
+  private pendingCsumStart = -1;
+  private pendingCsumOffset = 0;
+
+  /** With offload the frame follows a virtio-net header: strip it; complete a partial checksum unless deferred. */
   private receive(buf: Buffer, n: number): void {
     if (!this.offload) return this.deliver(buf.subarray(0, n));
     if (n < VNET_HDR_LEN) return countDrop(this.stats, 'rx_runt');
     const frame = buf.subarray(VNET_HDR_LEN, n);
-    if (buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM && !completeChecksum(frame, buf.readUInt16LE(6), buf.readUInt16LE(8))) {
-      return countDrop(this.stats, 'rx_bad_vnet_hdr');
+    const partial = (buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
+    if (partial) {
+      const start = buf.readUInt16LE(6);
+      const offset = buf.readUInt16LE(8);
+      if (this.deferRxChecksum && start < frame.length && start + offset + 2 <= frame.length) {
+        this.pendingCsumStart = start;
+        this.pendingCsumOffset = offset;
+      } else if (!completeChecksum(frame, start, offset)) {
+        return countDrop(this.stats, 'rx_bad_vnet_hdr');
+      }
     }
+    this.rxChecksumValid = partial;
     this.deliver(frame);
+    this.rxChecksumValid = false;
+    this.pendingCsumStart = -1;
+  }
+
+  /** During onFrame: finish a checksum left partial by deferRxChecksum (a no-op otherwise). */
+  completeRxChecksum(frame: Buffer): void {
+    if (this.pendingCsumStart < 0) return;
+    completeChecksum(frame, this.pendingCsumStart, this.pendingCsumOffset);
+    this.pendingCsumStart = -1;
   }
 
   /** With offload a frame may be a TSO super-segment up to the IPv4 maximum. */

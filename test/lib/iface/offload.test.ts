@@ -55,6 +55,18 @@ describe('interface: TSO super-segments from an offloading link', () => {
     expect(got[0].seg.payload.equals(payload)).to.equal(true);
   });
 
+  it('does not sum again a segment whose checksum the link computed itself (Link.rxChecksumValid)', () => {
+    const counters = new Counters();
+    const iface = new Interface(buildStackConfig({ mtu: 1500 }), counters);
+    let n = 0;
+    iface.handlers.tcp = () => n++;
+    // Left partial on purpose: were it summed, it would be dropped (next test).
+    iface.receive(port, superSegment(payload), 0, true);
+    expect(n).to.equal(1);
+    iface.receive(port, superSegment(payload), 0);
+    expect(n, 'the flag holds for one frame only').to.equal(1);
+  });
+
   it('drops the same segment with its checksum left partial (tcp_bad_checksum)', () => {
     const counters = new Counters();
     const iface = new Interface(buildStackConfig({ mtu: 1500 }), counters);
