@@ -19,7 +19,7 @@
  * offset, when every byte the socket sends came through here).
  */
 import net from 'node:net';
-import { SLAB_SIZE, type SlabPool } from '../socket/tcp/slab-pool.js';
+import { RetiredSlabs, SLAB_SIZE, type SlabPool } from '../socket/tcp/slab-pool.js';
 
 /** The one read buffer shared by every relayed host socket (Node's default read size). */
 export const HOST_READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
@@ -29,17 +29,19 @@ export class HostRxSlabs {
   private pos = 0;
   /** Bytes copied in so far (stream offset of the next byte). */
   private total = 0;
-  private readonly retired: Array<{ slab: Buffer; endMark: number }> = [];
+  private readonly retired: RetiredSlabs;
   private ended = false;
 
-  constructor(private readonly pool: SlabPool) {}
+  constructor(private readonly pool: SlabPool) {
+    this.retired = new RetiredSlabs(pool);
+  }
 
   copyIn(buf: Buffer, n: number, into: (view: Buffer) => void): void {
     if (this.ended) return;
     let off = 0;
     while (off < n) {
       if (!this.slab || this.pos === SLAB_SIZE) {
-        if (this.slab) this.retired.push({ slab: this.slab, endMark: this.total });
+        if (this.slab) this.retired.retire(this.slab, this.total);
         this.slab = this.pool.take();
         this.pos = 0;
       }
@@ -60,9 +62,7 @@ export class HostRxSlabs {
    * slab goes back as soon as its data is acknowledged.
    */
   release(mark: number): void {
-    let n = 0;
-    while (n < this.retired.length && this.retired[n].endMark <= mark) this.pool.give(this.retired[n++].slab);
-    if (n > 0) this.retired.splice(0, n);
+    this.retired.release(mark);
     if (this.ended && this.slab && mark >= this.total) {
       this.pool.give(this.slab);
       this.slab = null;

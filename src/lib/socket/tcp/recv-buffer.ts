@@ -14,7 +14,7 @@
  * back to the pool (slab-pool.ts says why). Without release() nothing is
  * recycled and slabs are left to the GC, as with no pool.
  */
-import { SLAB_SIZE, type SlabPool } from './slab-pool.js';
+import { RetiredSlabs, SLAB_SIZE, type SlabPool } from './slab-pool.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 
 interface OooSegment {
@@ -36,9 +36,8 @@ export class ReceiveBuffer {
   /** In-order bytes ever pushed / ever handed out by read(); marks for release(). */
   private pushedTotal = 0;
   readTotal = 0;
-  private pool: SlabPool | null = null;
-  /** Full slabs still possibly referenced, with the stream offset of their last byte + 1. */
-  private retired: Array<{ slab: Buffer; endMark: number }> = [];
+  /** Recycling (usePool): full slabs the reader may still reference. */
+  private retired: RetiredSlabs | null = null;
 
   constructor(private readonly maxOooSegments = 1024) {}
 
@@ -48,7 +47,7 @@ export class ReceiveBuffer {
 
   /** Take slabs from `pool`; they go back through release(). */
   usePool(pool: SlabPool): void {
-    this.pool = pool;
+    this.retired = new RetiredSlabs(pool);
   }
 
   /** Copy in-order bytes out of the frame. */
@@ -57,8 +56,9 @@ export class ReceiveBuffer {
     while (off < data.length) {
       if (this.writePos === this.slab.length) {
         if (this.writePos > this.readPos) this.ready.push(this.slab.subarray(this.readPos, this.writePos));
-        if (this.pool && this.slab.length === SLAB_SIZE) this.retired.push({ slab: this.slab, endMark: this.pushedTotal });
-        this.slab = this.pool ? this.pool.take() : Buffer.allocUnsafe(SLAB_SIZE);
+        const retired = this.retired;
+        if (retired && this.slab.length === SLAB_SIZE) retired.retire(this.slab, this.pushedTotal);
+        this.slab = retired ? retired.pool.take() : Buffer.allocUnsafe(SLAB_SIZE);
         this.readPos = 0;
         this.writePos = 0;
       }
@@ -76,11 +76,7 @@ export class ReceiveBuffer {
    * `mark` (a past `readTotal`): full slabs wholly below it return to the pool.
    */
   release(mark: number): void {
-    const pool = this.pool;
-    if (!pool) return;
-    let n = 0;
-    while (n < this.retired.length && this.retired[n].endMark <= mark) pool.give(this.retired[n++].slab);
-    if (n > 0) this.retired.splice(0, n);
+    this.retired?.release(mark);
   }
 
   /**
@@ -90,12 +86,12 @@ export class ReceiveBuffer {
    * data (if any) goes to fresh memory.
    */
   releaseAll(): void {
-    const pool = this.pool;
-    if (!pool) return;
-    this.release(this.readTotal);
-    this.pool = null; // any later slab is fresh memory, never recycled
+    const retired = this.retired;
+    if (!retired) return;
+    retired.release(this.readTotal);
+    this.retired = null; // any later slab is fresh memory, never recycled
     if (this.writePos === this.readPos && this.readyHead === this.ready.length && this.slab.length === SLAB_SIZE) {
-      pool.give(this.slab);
+      retired.pool.give(this.slab);
       this.slab = Buffer.alloc(0);
       this.readPos = this.writePos = 0;
     }

@@ -43,3 +43,25 @@ export class SlabPool {
     return this.free.length;
   }
 }
+
+/**
+ * Full slabs a consumer may still reference, each with the stream offset one
+ * past its last byte, in stream order: release(mark) gives back to the pool
+ * every slab wholly below `mark` (the consumer's "nothing below here is
+ * referenced"). Shared by the receive buffer and the host-read slabs.
+ */
+export class RetiredSlabs {
+  private readonly list: Array<{ slab: Buffer; endMark: number }> = [];
+
+  constructor(readonly pool: SlabPool) {}
+
+  retire(slab: Buffer, endMark: number): void {
+    this.list.push({ slab, endMark });
+  }
+
+  release(mark: number): void {
+    let n = 0;
+    while (n < this.list.length && this.list[n].endMark <= mark) this.pool.give(this.list[n++].slab);
+    if (n > 0) this.list.splice(0, n);
+  }
+}
