@@ -112,9 +112,6 @@ export class Interface {
     return this.neighbors.hasPending() ? Math.min(frag, now + 1000) : frag;
   }
 
-  /** The frame being received had its transport checksum completed by the link (see receive). */
-  private rxChecksumKnownGood = false;
-
   /**
    * `checksumKnownGood`: the link completed this frame's transport checksum
    * itself (virtio NEEDS_CSUM, Link.rxChecksumValid), so summing it again
@@ -122,7 +119,6 @@ export class Interface {
    */
   receive(port: GuestPort, frame: Buffer, now: number, checksumKnownGood = false): void {
     this.now = now;
-    this.rxChecksumKnownGood = checksumKnownGood;
     this.counters.inc('rx.frames');
     this.counters.inc('rx.bytes', frame.length);
     try {
@@ -133,7 +129,7 @@ export class Interface {
       if (type !== EtherType.IPv4) return this.counters.drop('eth_unknown_type');
       const dst = eth.dst;
       if (!dst.equals(this.cfg.gatewayMac) && !(dst[0] === 0xff && dst.equals(BROADCAST_MAC))) return this.counters.drop('eth_not_for_us');
-      this.receiveIpv4(port, eth.src, eth.payload, now);
+      this.receiveIpv4(port, eth.src, eth.payload, now, checksumKnownGood);
     } catch (err) {
       if (err instanceof WireError) this.counters.drop(err.reason);
       else {
@@ -165,14 +161,14 @@ export class Interface {
     return ip === this.cfg.gateway || ip === this.cfg.hostIp;
   }
 
-  private receiveIpv4(port: GuestPort, srcMac: Buffer, bytes: Buffer, now: number): void {
+  private receiveIpv4(port: GuestPort, srcMac: Buffer, bytes: Buffer, now: number, checksumKnownGood: boolean): void {
     let ip = Ipv4Packet.checked(bytes);
     if (ip.src !== 0 && cidrContains(this.cfg.subnet, ip.src) && !this.isOurs(ip.src) && ip.src !== this.broadcastIp) {
       const waiting = this.neighbors.learn(ip.src, srcMac, port, now);
       if (waiting.length > 0) this.flushPending(waiting, srcMac, port);
     }
     if (ip.isFragment) {
-      this.rxChecksumKnownGood = false; // the flag was about this fragment's frame, not the datagram
+      checksumKnownGood = false; // the flag was about this fragment's frame, not the datagram
       const whole = this.reassembler.push(now, ip);
       if (!whole) return;
       ip = Ipv4Packet.checked(whole);
@@ -187,9 +183,9 @@ export class Interface {
     }
     switch (ip.protocol) {
       case IpProtocol.UDP:
-        return this.receiveUdp(port, srcMac, ip, local, now);
+        return this.receiveUdp(port, srcMac, ip, local, now, checksumKnownGood);
       case IpProtocol.TCP:
-        return this.receiveTcp(ip, now);
+        return this.receiveTcp(ip, now, checksumKnownGood);
       case IpProtocol.ICMP:
         return this.receiveIcmp(ip, now);
       default:
@@ -203,8 +199,8 @@ export class Interface {
     return ip.buf.subarray(0, Math.min(ip.buf.length, ip.headerLen + 8));
   }
 
-  private receiveUdp(port: GuestPort, srcMac: Buffer, ip: Ipv4Packet, local: boolean, now: number): void {
-    const udp = UdpPacket.checked(ip.payload, ip.src, ip.dst, this.rxChecksumKnownGood);
+  private receiveUdp(port: GuestPort, srcMac: Buffer, ip: Ipv4Packet, local: boolean, now: number, checksumKnownGood: boolean): void {
+    const udp = UdpPacket.checked(ip.payload, ip.src, ip.dst, checksumKnownGood);
     const d: GuestUdp = { port, srcMac, src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: udp.payload, quote: this.quote(ip) };
     if (local) {
       if (this.handlers.gatewayUdp?.(now, d)) return;
@@ -215,8 +211,8 @@ export class Interface {
     this.handlers.udp(now, d);
   }
 
-  private receiveTcp(ip: Ipv4Packet, now: number): void {
-    const seg = parseTcp(TcpPacket.checked(ip.payload, ip.src, ip.dst, this.rxChecksumKnownGood));
+  private receiveTcp(ip: Ipv4Packet, now: number, checksumKnownGood: boolean): void {
+    const seg = parseTcp(TcpPacket.checked(ip.payload, ip.src, ip.dst, checksumKnownGood));
     if (!this.handlers.tcp) return this.counters.drop('tcp_no_handler');
     this.handlers.tcp(now, { src: ip.src, dst: ip.dst, seg, quote: this.quote(ip) });
   }
@@ -356,8 +352,6 @@ export class Interface {
   private write(port: GuestPort, frame: Buffer, gsoSize?: number, partialCsum = false): void {
     this.counters.inc('tx.frames');
     this.counters.inc('tx.bytes', frame.length);
-    if (partialCsum) port.send(frame, gsoSize ?? 0, true);
-    else if (gsoSize) port.send(frame, gsoSize);
-    else port.send(frame);
+    port.send(frame, gsoSize ?? 0, partialCsum);
   }
 }

@@ -74,7 +74,7 @@ class TcpFlow implements Pollable {
   pump: (() => void) | null = null;
   /** Writes this flow's segments toward the guest; one closure per flow, not per poll. */
   readonly emit: (seg: TcpRepr) => void;
-  /** Host data in recycled slabs (host-rx.ts), when the host socket reads through onread. */
+  /** Host data in recycled slabs (host-rx.ts), for a kernel host socket. */
   rxSlabs: HostRxSlabs | null = null;
   /** The TCP socket refused more host data: the host socket stays paused until onSendSpace. */
   sendFull = false;
@@ -218,7 +218,6 @@ export class TcpNat {
       return;
     }
     this.connecting++;
-    flow.rxSlabs = new HostRxSlabs(RX_SLABS);
     const host = net.connect({
       host: egress.hostAddress,
       port: seg.dstPort,
@@ -232,7 +231,7 @@ export class TcpNat {
     host.once('connect', () => {
       this.doneConnecting(flow);
       if (flow.state !== 'connecting') return;
-      this.attachHost(flow, host);
+      this.attachHost(flow, host, true);
       this.established(flow);
     });
     host.once('error', (err: NodeJS.ErrnoException) => {
@@ -263,8 +262,7 @@ export class TcpNat {
     this.counters.inc('tcp.flows_opened');
     this.counters.inc('tcp.forward_opened');
     host.setNoDelay(true);
-    if (setReadSink(host, (n, buf) => this.fromHost(flow, n, buf))) flow.rxSlabs = new HostRxSlabs(RX_SLABS);
-    this.attachHost(flow, host);
+    this.attachHost(flow, host, setReadSink(host, (n, buf) => this.fromHost(flow, n, buf)));
     let established = false;
     sock.onEstablished = () => (established = true);
     const onReset = sock.onReset;
@@ -338,12 +336,16 @@ export class TcpNat {
     this.remove(flow);
   }
 
-  private attachHost(flow: TcpFlow, host: Duplex): void {
+  /** `viaOnread`: the host socket's reads arrive through fromHost (onread), not 'data'. */
+  private attachHost(flow: TcpFlow, host: Duplex, viaOnread = false): void {
     flow.host = host;
     const sock = flow.sock;
     // Only a kernel socket is known to drop its references when a write completes.
     const recycle = host instanceof net.Socket;
-    if (recycle) sock.useSlabPool(RX_SLABS);
+    if (recycle) {
+      sock.useSlabPool(RX_SLABS);
+      flow.rxSlabs = new HostRxSlabs(RX_SLABS);
+    }
     // Everything the guest sent in one batch of frames goes out in one writev
     // (cork/uncork): a syscall per segment would cap throughput.
     flow.pump = () => {
@@ -382,13 +384,11 @@ export class TcpNat {
       flow.hostBlocked = false;
       pumpSoon();
     });
-    // A relayed kernel socket we connected reads through onread (fromHost).
-    // Others emit 'data': an accepted one (port forward) has its chunks copied
-    // into recycled slabs at once, so Node's per-read buffer dies young and its
-    // memory is reused (held until acknowledged, it page-faulted fresh memory
-    // on every read); a gateway service's chunks are queued as they are.
-    if (!flow.rxSlabs) {
-      if (recycle) flow.rxSlabs = new HostRxSlabs(RX_SLABS);
+    // Without onread, a kernel socket's chunks are copied into recycled slabs at
+    // once, so Node's per-read buffer dies young and its memory is reused (held
+    // until acknowledged, it page-faulted fresh memory on every read); a
+    // gateway service's chunks are queued as they are.
+    if (!viaOnread) {
       const slabs = flow.rxSlabs;
       host.on('data', (chunk: Buffer) => {
         flow.bytesIn += chunk.length;

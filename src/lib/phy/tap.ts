@@ -179,6 +179,22 @@ function pipeHandle(fd: number): PipeHandle {
   return h;
 }
 
+/**
+ * The virtio-net header in front of a frame hnet sends. A partial TCP checksum
+ * goes out as NEEDS_CSUM (virtio 1.1 §5.1.6.2): the guest kernel takes it as
+ * CHECKSUM_PARTIAL and, delivering locally, never sums the payload. Otherwise
+ * the full checksum is in the frame: flags 0, no offsets. `gsoSize` > 0 marks
+ * a TCPv4 super-segment. hdr_len stays 0 (a hint only). No object per frame.
+ */
+function writeTxVnetHdr(h: Buffer, frame: Buffer, gsoSize: number, partialCsum: boolean): void {
+  h[0] = partialCsum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
+  h[1] = gsoSize > 0 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE;
+  h.writeUInt16LE(0, 2);
+  h.writeUInt16LE(gsoSize, 4);
+  h.writeUInt16LE(partialCsum ? tcpCsumStart(frame) : 0, 6);
+  h.writeUInt16LE(partialCsum ? TCP_CSUM_OFFSET : 0, 8);
+}
+
 export class TapLink extends BaseLink {
   private readonly sock: Socket;
   private readonly closedP: Promise<void>;
@@ -257,8 +273,7 @@ export class TapLink extends BaseLink {
    */
   private shouldDrain(buf: Buffer, nread: number): boolean {
     if (nread > SMALL_FRAME || this.emptyDrains < IDLE_DRAINS) return true;
-    const off = this.offload ? VNET_HDR_LEN : 0;
-    if (!(tcpPayloadLength(buf.subarray(off, nread)) > 0)) return true;
+    if (!(tcpPayloadLength(buf, this.offload ? VNET_HDR_LEN : 0, nread) > 0)) return true;
     return (++this.wakeups & (DRAIN_PROBE - 1)) === 0;
   }
 
@@ -327,16 +342,7 @@ export class TapLink extends BaseLink {
       else {
         const big = gsoSize > 0 && frame.length > super.maxFrame;
         if (!big && frame.length <= SMALL_TX_FRAME) return this.sendSmall(frame, partialCsum);
-        // A partial TCP checksum goes out as NEEDS_CSUM (virtio 1.1 §5.1.6.2): the guest
-        // kernel takes it as CHECKSUM_PARTIAL and, delivering locally, never sums the
-        // payload. Otherwise the full checksum is in the frame: flags 0, no offsets
-        // (hdr_len 0 is a hint only).
-        const h = this.txHdr;
-        h[0] = partialCsum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
-        h[1] = big ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE;
-        h.writeUInt16LE(big ? gsoSize : 0, 4);
-        h.writeUInt16LE(partialCsum ? tcpCsumStart(frame) : 0, 6);
-        h.writeUInt16LE(partialCsum ? TCP_CSUM_OFFSET : 0, 8);
+        writeTxVnetHdr(this.txHdr, frame, big ? gsoSize : 0, partialCsum);
         this.txIov[1] = frame;
         writevSync(this.fd, this.txIov);
       }
@@ -356,12 +362,7 @@ export class TapLink extends BaseLink {
    */
   private sendSmall(frame: Buffer, partialCsum: boolean): void {
     const b = this.txSmall;
-    b[0] = partialCsum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
-    b[1] = VIRTIO_NET_HDR_GSO_NONE;
-    b.writeUInt16LE(0, 2);
-    b.writeUInt16LE(0, 4);
-    b.writeUInt16LE(partialCsum ? tcpCsumStart(frame) : 0, 6);
-    b.writeUInt16LE(partialCsum ? TCP_CSUM_OFFSET : 0, 8);
+    writeTxVnetHdr(b, frame, 0, partialCsum);
     frame.copy(b, VNET_HDR_LEN);
     const c = libc();
     if (c.write(this.fd, b, VNET_HDR_LEN + frame.length) < 0) {

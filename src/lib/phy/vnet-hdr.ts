@@ -103,13 +103,14 @@ export function completedTcpCopy(frame: Buffer): Buffer {
 }
 
 /**
- * Payload bytes of an Ethernet/IPv4/TCP frame (IPv4 total length minus the IP
- * and TCP headers), or -1 when the frame is not IPv4/TCP or too short to say.
- * A hint for batching decisions only: nothing is validated here.
+ * Payload bytes of the Ethernet/IPv4/TCP frame in buf[at, end) (IPv4 total
+ * length minus the IP and TCP headers), or -1 when it is not IPv4/TCP or too
+ * short to say. A hint for batching decisions only: nothing is validated here.
+ * Offsets rather than a view, so the per-wakeup caller allocates nothing.
  */
-export function tcpPayloadLength(frame: Buffer): number {
-  if (frame.length < 14 + 20 || frame.readUInt16BE(12) !== 0x0800 || frame[14 + 9] !== 6) return -1;
-  const ihl = (frame[14] & 0x0f) * 4;
-  if (frame.length < 14 + ihl + 13) return -1;
-  return frame.readUInt16BE(16) - ihl - (frame[14 + ihl + 12] >>> 4) * 4;
+export function tcpPayloadLength(buf: Buffer, at = 0, end = buf.length): number {
+  if (end - at < 14 + 20 || buf.readUInt16BE(at + 12) !== 0x0800 || buf[at + 14 + 9] !== 6) return -1;
+  const ihl = (buf[at + 14] & 0x0f) * 4;
+  if (end - at < 14 + ihl + 13) return -1;
+  return buf.readUInt16BE(at + 16) - ihl - (buf[at + 14 + ihl + 12] >>> 4) * 4;
 }

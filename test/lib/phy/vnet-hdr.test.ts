@@ -97,6 +97,10 @@ describe('tcpPayloadLength (a batching hint from the frame headers)', () => {
   it('counts the bytes after the IPv4 and TCP headers, options included', () => {
     expect(tcpPayloadLength(frame(segment(Buffer.alloc(64))))).to.equal(64);
     expect(tcpPayloadLength(frame(segment(Buffer.alloc(0))))).to.equal(0);
+    // Read in place behind a virtio-net header, as the tap does.
+    const f = frame(segment(Buffer.alloc(64)));
+    const withHdr = Buffer.concat([Buffer.alloc(VNET_HDR_LEN, 0xee), f]);
+    expect(tcpPayloadLength(withHdr, VNET_HDR_LEN, withHdr.length)).to.equal(64);
   });
 
   it('says -1 for anything that is not IPv4/TCP or is cut short', () => {
