@@ -4,22 +4,11 @@
  * --json stdout holds only JSON, errors carry stable codes and exit codes.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hnet } from './cli.js';
 
-function hnet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['bin/dev.js', ...args], { cwd: process.cwd(), env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (c) => (stdout += String(c)));
-    proc.stderr.on('data', (c) => (stderr += String(c)));
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('hnet ports with the daemon stopped', function () {
   this.timeout(120_000);

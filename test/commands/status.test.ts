@@ -3,28 +3,15 @@
  * against a control server with a fake daemon living in this test process.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hnet } from './cli.js';
 import { homePaths, type HomePaths } from '../../src/lib/daemon/home.js';
 import { silentLogger } from '../../src/lib/daemon/log.js';
 import { startControlServer, type ControlServer } from '../../src/lib/daemon/control-server.js';
 import type { DaemonApi, Lease, PortForward, StatusBody } from '../../src/lib/daemon/control-types.js';
 import { formatUptime } from '../../src/commands/status.js';
-
-/** Run the CLI asynchronously: the fake server shares this event loop. */
-function hnet(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['bin/dev.js', ...args], { cwd: process.cwd(), env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (c) => (stdout += String(c)));
-    proc.stderr.on('data', (c) => (stderr += String(c)));
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const STATUS: StatusBody = {
   version: '0.1.0',

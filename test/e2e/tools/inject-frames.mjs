@@ -7,6 +7,7 @@
 // Half the frames are random bytes, half are valid frames (ARP, ICMP, UDP,
 // TCP to TARGETS) with random bytes flipped. Prints {sent}.
 import { createRequire } from 'node:module';
+import { xorshift } from './xorshift.mjs';
 const require = createRequire(import.meta.url);
 const koffi = require('koffi');
 
@@ -29,15 +30,7 @@ sll.writeUInt16BE(0x0003, 2);
 sll.writeInt32LE(idx, 4);
 if (bind(fd, sll, 20) < 0) throw new Error('bind failed');
 
-let seed = Number(seedText) >>> 0 || 1;
-const rand = () => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 4294967296;
-};
+const rand = xorshift(seedText);
 const mac = (t) => Buffer.from(t.split(':').map((h) => parseInt(h, 16)));
 const ip = (t) => Buffer.from(t.split('.').map(Number));
 const srcMac = mac(srcMacText);

@@ -12,20 +12,13 @@
 //  dhcp.loop      option 52 overload whose file/sname fields overload again and carry no message type
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
+import { xorshift } from './xorshift.mjs';
 const require = createRequire(import.meta.url);
 const dnsPacket = require('dns-packet');
 
 const [gateway, countText, seedText] = process.argv.slice(2);
 const count = Number(countText);
-let seed = Number(seedText) >>> 0 || 1;
-const rand = () => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 4294967296;
-};
+const rand = xorshift(seedText);
 const randomBytes = (n) => Buffer.from(Array.from({ length: n }, () => (rand() * 256) | 0));
 
 function dnsRandom() {
