@@ -71,21 +71,30 @@ describe('host reads in recycled slabs (HostRxSlabs)', () => {
 });
 
 describe('accepted sockets reading through onread (acceptWithOnread, setReadSink)', () => {
+  // Closed after each test, so a failing one cannot keep the run alive.
+  const opened: Array<{ destroy?(): void; close?(): void }> = [];
+  afterEach(() => {
+    for (const o of opened.splice(0)) (o.destroy ?? o.close)?.call(o);
+  });
+
   it('hands every byte a client sends to the sink, and still emits end and writes back', async () => {
     const net = await import('node:net');
     const got: Buffer[] = [];
     const server = net.createServer();
+    opened.push(server);
     await new Promise<void>((res) => server.listen({ host: '127.0.0.1', port: 0 }, () => res()));
     expect(acceptWithOnread(server)).to.equal(true);
     const served = new Promise<void>((res) => {
       server.on('connection', (s: import('node:net').Socket) => {
         expect(setReadSink(s, (n, buf) => (got.push(Buffer.from(buf.subarray(0, n))), true))).to.equal(true);
+        opened.push(s);
         s.on('end', () => s.end('bye'));
         s.on('close', () => res());
       });
     });
     const payload = bytes(300_000, 5);
     const client = net.connect({ host: '127.0.0.1', port: (server.address() as import('node:net').AddressInfo).port });
+    opened.push(client);
     const reply: Buffer[] = [];
     client.on('data', (d: Buffer) => reply.push(d));
     client.end(payload);
