@@ -19,6 +19,7 @@ import { attachHintLines } from '../lib/phy/attach-hints.js';
 import { chooseStartSubnet } from '../lib/iface/subnet-choice.js';
 import { readRoutes } from '../lib/host/routes.js';
 import { run } from '../lib/host/exec.js';
+import { DEFAULT_BUSY_POLL_US } from '../lib/daemon/busy-poll.js';
 
 /** Test-only impairments from the hidden --fault-drop and --fault-rx flags. */
 function parseFaults(drop?: string, rx?: string): FaultOptions | undefined {
@@ -51,6 +52,7 @@ export default class Start extends BaseCommand {
     'log-format': Flags.option({ options: ['text', 'json'] as const, default: 'text' })(),
     'dns-upstream': Flags.string({ multiple: true, description: "DNS server (IP[:PORT]) for forwarded query types, instead of the host's nameservers" }),
     'transparent-proxy': Flags.boolean({ description: "guest TCP to ports 80 and 443 goes through the host's upstream proxy (Host header / TLS SNI), honouring no_proxy", default: false }),
+    'busy-poll': Flags.integer({ description: 'poll the event loop up to this many microseconds after each answer before sleeping (adaptive; 0 disables)', default: DEFAULT_BUSY_POLL_US, min: 0, max: 10_000 }),
     'fault-drop': Flags.string({ hidden: true, description: 'drop this share (0..1) of frames sent to guests, for tests' }),
     'fault-rx': Flags.string({ hidden: true, description: 'impair frames from guests, for tests: loss=R,reorder=R,duplicate=R' }),
   };
@@ -72,7 +74,7 @@ export default class Start extends BaseCommand {
     const spinner = startSpinner('starting hnet');
     let result: StartResult;
     try {
-      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faults: parseFaults(flags['fault-drop'], flags['fault-rx']), transparentProxy: flags['transparent-proxy'] });
+      result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faults: parseFaults(flags['fault-drop'], flags['fault-rx']), transparentProxy: flags['transparent-proxy'], busyPollUs: flags['busy-poll'] });
     } catch (err) {
       spinner.fail('hnet could not start');
       throw err;

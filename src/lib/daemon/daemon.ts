@@ -13,6 +13,7 @@ import { UdpNat } from '../nat/udp.js';
 import { IcmpNat } from '../nat/icmp.js';
 import { TcpNat } from '../nat/tcp.js';
 import { Scheduler, type Pollable } from './scheduler.js';
+import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll.js';
 import type { Logger } from './log.js';
 import type { HomePaths } from './home.js';
 import type { Link, Transport } from '../phy/link.js';
@@ -49,6 +50,8 @@ export interface DaemonOptions {
   faults?: FaultOptions;
   /** Guest TCP to ports 80/443 goes through the upstream proxy (start --transparent-proxy). */
   transparentProxy?: boolean;
+  /** Longest busy-poll window in microseconds (start --busy-poll; 0 disables; default DEFAULT_BUSY_POLL_US). */
+  busyPollUs?: number;
 }
 
 export interface DaemonSummary {
@@ -86,6 +89,8 @@ export class Daemon {
   private readonly linksByTransport = new Map<Transport, Set<Link>>();
 
   constructor(readonly opts: DaemonOptions) {
+    const busyPollUs = opts.busyPollUs ?? DEFAULT_BUSY_POLL_US;
+    if (busyPollUs > 0) this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now());
     this.iface = new Interface(opts.cfg, this.counters);
     this.switch = new L2Switch(opts.cfg.gatewayMac, this.counters);
     const clock = () => this.scheduler.now();
