@@ -114,11 +114,13 @@ async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tc
       log(`  ${p} mtu ${mtu} port forward: ${t.gbps.toFixed(2)} Gbit/s`);
     }
     if (mtu !== 1500) return;
-    const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs);
+    const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
     addSample(s, 'lat-p50', p, lat.p50);
     addSample(s, 'lat-p99', p, lat.p99);
-    const rate = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs);
+    if (peer.daemonPid) addSample(s, 'cpu-rr', p, lat.cpuUsPerRoundTrip);
+    const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
     addSample(s, 'conn-rate', p, rate);
+    if (peer.daemonPid) addSample(s, 'cpu-conn', p, cpuUsPerConnection);
     log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s`);
     if (peer.daemonPid) {
       await sleep(1000); // let TIME_WAIT and closed flows from the rate run settle

@@ -27,14 +27,15 @@ export function parseIperf(json: string): { gbps: number; bytes: number } {
   return { gbps: s.bits_per_second / 1e9, bytes: s.bytes };
 }
 
-/** p50 and p99 in microseconds from `sockperf ping-pong` output. */
-export function parseSockperf(text: string): { p50: number; p99: number } {
+/** p50 and p99 in microseconds, and the round trips of the whole run (warm-up included), from `sockperf ping-pong` output. */
+export function parseSockperf(text: string): { p50: number; p99: number; roundTrips: number } {
   const pick = (p: string) => {
     const m = new RegExp(`percentile ${p.replace('.', '\\.')} =\\s*([\\d.]+)`).exec(text);
     if (!m) throw new Error(`sockperf: no percentile ${p} in output:\n${text.slice(-400)}`);
     return Number(m[1]);
   };
-  return { p50: pick('50.000'), p99: pick('99.000') };
+  const total = /\[Total Run\].*ReceivedMessages=(\d+)/.exec(text);
+  return { p50: pick('50.000'), p99: pick('99.000'), roundTrips: total ? Number(total[1]) : NaN };
 }
 
 export interface HostServers {
@@ -80,17 +81,25 @@ export async function iperfForward(ns: string, fwd: { host: string; port: number
   }
 }
 
-/** sockperf TCP ping-pong, 64-byte messages, from the guest to the host. */
-export async function latency(ns: string, target: string, port: number, seconds: number): Promise<{ p50: number; p99: number }> {
+/**
+ * sockperf TCP ping-pong, 64-byte messages, from the guest to the host; with
+ * `pid`, the forwarder's CPU microseconds per round trip (what its latency costs).
+ */
+export async function latency(ns: string, target: string, port: number, seconds: number, pid?: number): Promise<{ p50: number; p99: number; cpuUsPerRoundTrip: number }> {
+  const cpu0 = pid ? cpuSeconds(pid) : NaN;
   const out = await nsh(ns, 'sockperf', ['ping-pong', '--tcp', '-i', target, '-p', String(port), '-t', String(seconds), '-m', '64'], (seconds + 20) * 1000);
-  return parseSockperf(out);
+  const cpuS = pid ? cpuSeconds(pid) - cpu0 : NaN;
+  const r = parseSockperf(out);
+  return { p50: r.p50, p99: r.p99, cpuUsPerRoundTrip: (cpuS * 1e6) / r.roundTrips };
 }
 
-/** Short TCP connections per second from the guest to the host's echo server. */
-export async function connRate(ns: string, target: string, port: number, seconds: number, concurrency = 16): Promise<number> {
+/** Short TCP connections per second from the guest to the host's echo server; with `pid`, the forwarder's CPU microseconds per connection. */
+export async function connRate(ns: string, target: string, port: number, seconds: number, concurrency = 16, pid?: number): Promise<{ rate: number; cpuUsPerConnection: number }> {
+  const cpu0 = pid ? cpuSeconds(pid) : NaN;
   const out = await nsh(ns, process.execPath, [CONN_TOOL, 'rate', target, String(port), String(seconds), String(concurrency)], (seconds + 30) * 1000);
+  const cpuS = pid ? cpuSeconds(pid) - cpu0 : NaN;
   const r = JSON.parse(out.trim().split('\n').pop()!) as { connections: number; seconds: number };
-  return r.connections / r.seconds;
+  return { rate: r.connections / r.seconds, cpuUsPerConnection: (cpuS * 1e6) / r.connections };
 }
 
 /** Open `n` connections from the guest to the host and keep them until release(). */

@@ -35,6 +35,8 @@ export const ROWS: RowDef[] = [
   ...MTUS.flatMap((mtu) =>
     (['g2h', 'h2g'] as const).map((dir): RowDef => ({ id: `cpu-${dir}-${mtu}`, label: `forwarder CPU per GB, ${dir === 'g2h' ? 'guest→host' : 'host→guest'}, MTU ${mtu}`, unit: 'CPU s/GB', better: 'lower' })),
   ),
+  { id: 'cpu-rr', label: 'forwarder CPU per request/response (64 B)', unit: 'CPU µs', better: 'lower' },
+  { id: 'cpu-conn', label: 'forwarder CPU per short connection', unit: 'CPU µs', better: 'lower' },
   { id: 'rss-idle', label: 'forwarder RSS, idle', unit: 'MiB', better: 'lower' },
   { id: 'rss-1000', label: 'forwarder RSS, 1000 open connections', unit: 'MiB', better: 'lower' },
 ];

@@ -88,8 +88,14 @@ describe('bench tool output parsers', () => {
   });
 
   it('reads p50 and p99 from sockperf ping-pong output', () => {
-    const out = ['sockperf: ---> percentile 99.900 = 1424.048', 'sockperf: ---> percentile 99.000 =   38.216', 'sockperf: ---> percentile 50.000 =    8.901'].join('\n');
-    expect(parseSockperf(out)).to.deep.equal({ p50: 8.901, p99: 38.216 });
+    const out = [
+      'sockperf: [Total Run] RunTime=4.001 sec; Warm up time=400 msec; SentMessages=50784; ReceivedMessages=50783',
+      'sockperf: [Valid Duration] RunTime=3.550 sec; SentMessages=48717; ReceivedMessages=48717',
+      'sockperf: ---> percentile 99.900 = 1424.048',
+      'sockperf: ---> percentile 99.000 =   38.216',
+      'sockperf: ---> percentile 50.000 =    8.901',
+    ].join('\n');
+    expect(parseSockperf(out), 'round trips of the whole run: the CPU is measured over all of it').to.deep.equal({ p50: 8.901, p99: 38.216, roundTrips: 50783 });
     expect(() => parseSockperf('sockperf: nothing')).to.throw(/percentile 50.000/);
   });
 
