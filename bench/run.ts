@@ -3,8 +3,14 @@
  * hnet, slirp4netns, pasta and a kernel veth pair, interleaved per round
  * (A B C D, A B C D, ...), medians over rounds; writes bench/results/latest.json,
  * latest.md, latest.svg, appends history.jsonl, and prints the table.
+ * Throughput, CPU per GB and RSS are measured with one peer up at a time.
+ * Request/response latency and connection rate swing most with this machine's
+ * noise, so they get their own phase: every peer up at once (each in its own
+ * namespace, idle when not measured), alternating peer by peer over more, shorter
+ * rounds, so each comparison is made within seconds.
  *
  *   --rounds N       interleaved rounds (default 3)
+ *   --rr-rounds N    rounds of the latency/connection phase (default 6)
  *   --seconds S      seconds per iperf3/sockperf/connection run (default 2)
  *   --peers a,b      subset of hnet,slirp4netns,pasta,veth
  *   --committed      run hnet from `git archive HEAD` (the code as committed)
@@ -23,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PEERS, startPeer, type Peer, type PeerName } from './lib/peers.js';
-import { connRate, holdConnections, iperfForward, iperfGuest, latency, startHostServers } from './lib/measure.js';
+import { connRate, holdConnections, iperfForward, iperfGuest, latency, startHostServers, type HostServers } from './lib/measure.js';
 import { freePorts, killAll, rssMiB, sh, sleep } from './lib/proc.js';
 import { addSample, historyLine, markdownTable, summarize, svgChart, type Results, type Samples } from './lib/report.js';
 import { renderTop, summarizeFile } from './lib/profile.js';
@@ -33,6 +39,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
+    'rr-rounds': { type: 'string', default: '6' },
     seconds: { type: 'string', default: '2' },
     peers: { type: 'string', default: PEERS.join(',') },
     committed: { type: 'boolean', default: false },
@@ -88,6 +95,52 @@ async function environment(commit: string): Promise<Results['env']> {
   };
 }
 
+/**
+ * Latency and connection rate (MTU 1500): every peer up at once with its own
+ * host servers, then `rounds` rounds of sockperf and the connection tool,
+ * peer after peer. Stops early (with a note) when the next round would end
+ * after `deadline` (ms since the epoch).
+ */
+async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Samples, secs: number, rounds: number, deadline: number, notes: string[]): Promise<void> {
+  const up: Array<{ peer: Peer; srv: HostServers }> = [];
+  try {
+    for (const name of names) {
+      const [hostPort] = await freePorts(1);
+      const peer = await startPeer(name, { mtu: 1500, hnetRoot, forward: { hostPort: hostPort!, guestPort: GUEST_PORT } });
+      up.push({ peer, srv: await startHostServers(peer.serverBind, (await freePorts(3)) as [number, number, number]).catch(async (err: Error) => {
+        await peer.stop();
+        throw err;
+      }) });
+    }
+    const t0 = Date.now();
+    let done = 0;
+    for (let round = 1; round <= rounds; round++) {
+      const perRound = done > 0 ? (Date.now() - t0) / done : 0;
+      if (done > 0 && Date.now() + perRound > deadline) break;
+      log(`request/response round ${round}/${rounds}`);
+      for (const { peer, srv } of up) {
+        const p = peer.name;
+        const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
+        addSample(s, 'lat-p50', p, lat.p50);
+        addSample(s, 'lat-p99', p, lat.p99);
+        if (peer.daemonPid) addSample(s, 'cpu-rr', p, lat.cpuUsPerRoundTrip);
+        const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
+        addSample(s, 'conn-rate', p, rate);
+        if (peer.daemonPid) addSample(s, 'cpu-conn', p, cpuUsPerConnection);
+        log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s`);
+      }
+      done++;
+    }
+    const cut = done < rounds ? ` (of ${rounds}, to stay within the time budget)` : '';
+    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, measured peer after peer; medians.`);
+  } finally {
+    for (const { peer, srv } of up) {
+      await srv.stop();
+      await peer.stop();
+    }
+  }
+}
+
 /** Every row for one peer at one MTU; samples go into `s`. */
 async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tcpOnly: boolean): Promise<void> {
   const p = peer.name;
@@ -114,16 +167,7 @@ async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tc
       log(`  ${p} mtu ${mtu} port forward: ${t.gbps.toFixed(2)} Gbit/s`);
     }
     if (mtu !== 1500) return;
-    const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
-    addSample(s, 'lat-p50', p, lat.p50);
-    addSample(s, 'lat-p99', p, lat.p99);
-    if (peer.daemonPid) addSample(s, 'cpu-rr', p, lat.cpuUsPerRoundTrip);
-    const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
-    addSample(s, 'conn-rate', p, rate);
-    if (peer.daemonPid) addSample(s, 'cpu-conn', p, cpuUsPerConnection);
-    log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s`);
     if (peer.daemonPid) {
-      await sleep(1000); // let TIME_WAIT and closed flows from the rate run settle
       const held = await holdConnections(peer.ns, peer.hostTarget, srv.connPort, 1000);
       await sleep(300);
       addSample(s, 'rss-1000', p, rssMiB(peer.daemonPid));
@@ -176,6 +220,7 @@ async function main(): Promise<void> {
       }
       done++;
     }
+    if (!opt.profile) await measureRequestResponse(peers, hnet.root, samples, secs, Number(opt['rr-rounds']), t0 + (Number(opt.budget) + 50) * 1000, notes);
   } finally {
     hnet.cleanup();
   }
