@@ -131,6 +131,8 @@ export class TcpNat {
   private readonly connectTimeoutMs: number;
   private readonly maxConnecting: number;
   private readonly socketConfig: TcpSocketConfig;
+  /** One object, so every flow shares its resolved defaults (types.ts resolveConfig). */
+  private readonly tsoConfig: TcpSocketConfig;
   readonly services = new Map<number, GatewayService>();
   /**
    * Transparent proxying (start --transparent-proxy): may claim a guest flow to
@@ -151,6 +153,8 @@ export class TcpNat {
     this.maxConnecting = opts.maxConnecting ?? 256;
     const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? 4 * 1024 * 1024 : 1024 * 1024);
     this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer, minRtoMs: MIN_RTO_MS };
+    // 65535 total length - 20 IP header - 60 TCP header with the most options.
+    this.tsoConfig = { ...this.socketConfig, maxSegmentBytes: 65535 - 20 - 60 };
   }
 
   /** Open host sockets right now (for leak checks and status). */
@@ -168,8 +172,7 @@ export class TcpNat {
 
   /** Toward a guest on a TSO link (tap offload), data goes out in super-segments up to the IPv4 maximum. */
   private configFor(guestIp: Ipv4): TcpSocketConfig {
-    // 65535 total length - 20 IP header - 60 TCP header with the most options.
-    return this.iface.tsoFor(guestIp) ? { ...this.socketConfig, maxSegmentBytes: 65535 - 20 - 60 } : this.socketConfig;
+    return this.iface.tsoFor(guestIp) ? this.tsoConfig : this.socketConfig;
   }
 
   handle(now: number, t: GuestTcp): void {

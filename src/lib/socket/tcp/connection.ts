@@ -38,6 +38,8 @@ export abstract class TcpConnection {
   // Send sequence variables (RFC 9293 §3.3.1). sndMax is the highest sequence
   // ever sent; sndNxt moves back to sndUna on a retransmission timeout.
   protected readonly iss: number;
+  /** Added to `now` for our TSval (RFC 7323 §5.4). */
+  protected readonly tsOffset: number;
   protected sndUna: number;
   protected sndNxt: number;
   protected sndMax: number;
@@ -104,8 +106,10 @@ export abstract class TcpConnection {
     readonly local: Endpoint,
     readonly remote: Endpoint,
     protected readonly cfg: ResolvedConfig,
+    conn: { iss: number; tsOffset: number },
   ) {
-    this.iss = cfg.iss >>> 0;
+    this.iss = conn.iss;
+    this.tsOffset = conn.tsOffset;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;

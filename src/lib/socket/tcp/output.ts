@@ -36,8 +36,8 @@ export abstract class TcpOutput extends TcpConnection {
   private readonly sackPool: Array<[number, number]> = [[0, 0], [0, 0], [0, 0], [0, 0]];
   private readonly sackList: Array<[number, number]> = [];
 
-  protected constructor(local: Endpoint, remote: Endpoint, cfg: ResolvedConfig) {
-    super(local, remote, cfg);
+  protected constructor(local: Endpoint, remote: Endpoint, cfg: ResolvedConfig, conn: { iss: number; tsOffset: number }) {
+    super(local, remote, cfg, conn);
     this.out = {
       srcPort: local.port, dstPort: remote.port, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0,
       options: this.outOpts, payload: EMPTY,
@@ -373,7 +373,7 @@ export abstract class TcpOutput extends TcpConnection {
   }
 
   private stamp(now: number): TcpTimestamps {
-    this.outTs.tsVal = (Math.floor(now) + this.cfg.tsOffset) >>> 0;
+    this.outTs.tsVal = (Math.floor(now) + this.tsOffset) >>> 0;
     this.outTs.tsEcr = this.tsRecent;
     return this.outTs;
   }

@@ -24,13 +24,13 @@ import { Ev } from './connection.js';
 import { TcpOutput } from './output.js';
 import type { SlabPool } from './slab-pool.js';
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from './seq.js';
-import { type Endpoint, resolveConfig, type TcpSocketConfig, TcpState, windowShiftFor } from './types.js';
+import { type Endpoint, perConnection, resolveConfig, type TcpSocketConfig, TcpState, windowShiftFor } from './types.js';
 
 const F = TcpFlags;
 
 export class TcpSocket extends TcpOutput {
   private constructor(local: Endpoint, remote: Endpoint, cfg: TcpSocketConfig) {
-    super(local, remote, resolveConfig(cfg));
+    super(local, remote, resolveConfig(cfg), perConnection(cfg));
   }
 
   /** Hold a guest SYN (state LISTEN) without sending anything; the NAT then calls accept() or refuse(). */
@@ -384,7 +384,7 @@ export class TcpSocket extends TcpOutput {
       const ts = seg.options.timestamps;
       if (this.tsOn && ts && ts.tsEcr !== 0) {
         // RFC 7323 §4.2: RTT from the echoed timestamp of an ACK that advances SND.UNA.
-        const sample = ((Math.floor(now) + this.cfg.tsOffset) - ts.tsEcr) >>> 0;
+        const sample = ((Math.floor(now) + this.tsOffset) - ts.tsEcr) >>> 0;
         if (sample < 0x7fffffff) this.rtt.sample(sample);
       } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
         this.rtt.sample(now - this.rttTime);

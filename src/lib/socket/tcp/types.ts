@@ -73,12 +73,22 @@ export interface TcpSocketConfig {
   counters?: Counters;
 }
 
-export type ResolvedConfig = Required<Omit<TcpSocketConfig, 'iss' | 'tsOffset' | 'counters'>> &
-  Pick<TcpSocketConfig, 'counters'> & { iss: number; tsOffset: number };
+/** The configuration with its defaults filled in; shared by every socket made from one TcpSocketConfig. */
+export type ResolvedConfig = Required<Omit<TcpSocketConfig, 'iss' | 'tsOffset' | 'counters'>> & Pick<TcpSocketConfig, 'counters'>;
 
+const resolved = new WeakMap<TcpSocketConfig, ResolvedConfig>();
+
+/**
+ * The defaults filled in, once per config object (a NAT makes every flow from
+ * one or two): resolving per connection read a dozen absent properties through
+ * megamorphic inline caches, the top IC-miss site under short connections.
+ * The per-connection numbers (ISS, timestamp offset) are not part of it: see
+ * perConnection().
+ */
 export function resolveConfig(cfg: TcpSocketConfig): ResolvedConfig {
-  const rand32 = () => (Math.random() * 0x100000000) >>> 0;
-  return {
+  const hit = resolved.get(cfg);
+  if (hit) return hit;
+  const r: ResolvedConfig = {
     mss: cfg.mss,
     maxSegmentBytes: Math.max(cfg.mss, cfg.maxSegmentBytes ?? cfg.mss),
     sndBuf: cfg.sndBuf,
@@ -96,10 +106,17 @@ export function resolveConfig(cfg: TcpSocketConfig): ResolvedConfig {
     sackRecovery: cfg.sackRecovery ?? true,
     tailLossProbe: cfg.tailLossProbe ?? true,
     challengeAckLimit: cfg.challengeAckLimit ?? 10,
-    iss: cfg.iss ?? rand32(),
-    tsOffset: cfg.tsOffset ?? rand32(),
     counters: cfg.counters,
   };
+  resolved.set(cfg, r);
+  return r;
+}
+
+const rand32 = (): number => (Math.random() * 0x100000000) >>> 0;
+
+/** A fresh connection's initial sequence number and TSval offset: random unless the config fixes them (tests). */
+export function perConnection(cfg: TcpSocketConfig): { iss: number; tsOffset: number } {
+  return { iss: (cfg.iss ?? rand32()) >>> 0, tsOffset: cfg.tsOffset ?? rand32() };
 }
 
 /** Why the connection ended (set when the state reaches CLOSED). */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { TcpSocket, TcpState, rstForUnexpected } from '../../../../src/lib/socket/tcp/index.js';
 import { F, LOCAL, OUR_ISS, PEER_ISS, REMOTE, add, config, drain, has, seg } from './harness.js';
+import { resolveConfig } from '../../../../src/lib/socket/tcp/types.js';
 
 const synFromPeer = (opts = {}) => seg({ seq: PEER_ISS, flags: F.SYN, options: { mss: 1400, ...opts } });
 
@@ -222,5 +223,21 @@ describe('TCP segments to no connection (RFC 9293 §3.10.7.1)', () => {
   it('never answers an RST', () => {
     expect(rstForUnexpected(seg({ flags: F.RST }))).to.equal(null);
     expect(rstForUnexpected(seg({ flags: F.RST | F.ACK }))).to.equal(null);
+  });
+});
+
+describe('TCP configuration shared by many sockets', () => {
+  it('resolves the defaults once per config object, yet gives every connection its own ISS and timestamp offset', () => {
+    const shared = { mss: 1460, rcvBuf: 65536, sndBuf: 65536 };
+    expect(resolveConfig(shared), 'one resolved object per config').to.equal(resolveConfig(shared));
+    const synAcks = [1, 2, 3].map(() => {
+      const sock = TcpSocket.fromSyn(0, LOCAL, REMOTE, synFromPeer({ timestamps: { tsVal: 7, tsEcr: 0 } }), shared);
+      sock.accept(0);
+      return drain(sock, 0)[0];
+    });
+    const isses = new Set(synAcks.map((s) => s.seq));
+    const tsVals = new Set(synAcks.map((s) => s.options.timestamps?.tsVal));
+    expect(isses.size, 'RFC 6528: an unpredictable ISS per connection').to.equal(3);
+    expect(tsVals.size, 'RFC 7323 §5.4: a TSval offset per connection').to.equal(3);
   });
 });
