@@ -29,8 +29,6 @@ export const MSG_DONTWAIT = 0x40;
 /** sizeof(struct sockaddr_un): sa_family (2) + sun_path (108). */
 export const SOCKADDR_UN_SIZE = 110;
 export const EAGAIN = 11;
-export const EIO = 5;
-export const EBADF = 9;
 export const EINTR = 4;
 export const ECONNREFUSED = 111;
 export const ENOENT = 2;

@@ -33,13 +33,14 @@
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { constants } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HnetError, PermissionError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
 import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
 import { segmentTcpFrame } from './gso.js';
-import { CLONE_NEWNET, EAGAIN, EBADF, EIO, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
+import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
   VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, TCP_CSUM_OFFSET, completeChecksum, completedTcpCopy, tcpCsumStart, tcpPayloadLength,
@@ -177,6 +178,19 @@ function pipeHandle(fd: number): PipeHandle {
   const rc = h.open(fd);
   if (rc !== 0) throw new HnetError('HNET_TAP', `cannot poll the tap fd (uv error ${rc})`);
   return h;
+}
+
+/** errno names by number (os.constants.errno), for koffi's raw errno; the first name wins (EAGAIN, not its alias EWOULDBLOCK). */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+
+/**
+ * The drop a failed tap write counts, from Node's error code or koffi's raw
+ * errno: EAGAIN the queue is full, EIO the device is down, EBADF closed.
+ */
+export function txDropReason(code: string | number | undefined): string {
+  if (typeof code === 'number') code = ERRNO_NAMES.get(code);
+  return code === 'EAGAIN' ? 'tx_queue_full' : code === 'EIO' ? 'tx_link_down' : code === 'EBADF' ? 'tx_closed' : 'tx_error';
 }
 
 /**
@@ -347,8 +361,7 @@ export class TapLink extends BaseLink {
         writevSync(this.fd, this.txIov);
       }
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      countDrop(this.stats, code === 'EAGAIN' ? 'tx_queue_full' : code === 'EIO' ? 'tx_link_down' : code === 'EBADF' ? 'tx_closed' : 'tx_error');
+      countDrop(this.stats, txDropReason((err as NodeJS.ErrnoException).code));
       return;
     }
     this.stats.txFrames++;
@@ -366,8 +379,7 @@ export class TapLink extends BaseLink {
     frame.copy(b, VNET_HDR_LEN);
     const c = libc();
     if (c.write(this.fd, b, VNET_HDR_LEN + frame.length) < 0) {
-      const e = c.errno();
-      countDrop(this.stats, e === EAGAIN ? 'tx_queue_full' : e === EIO ? 'tx_link_down' : e === EBADF ? 'tx_closed' : 'tx_error');
+      countDrop(this.stats, txDropReason(c.errno()));
       return;
     }
     this.stats.txFrames++;
