@@ -14,7 +14,7 @@
  * the host socket is paused. FIN, RST and errors are mapped both ways.
  * Established flows have no idle reaper: they live as long as both ends.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Counters } from '../counters.js';
 import { ipv4ToString, type Ipv4 } from '../wire/addr.js';
@@ -23,7 +23,9 @@ import type { GuestTcp, Interface } from '../iface/interface.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
 import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
 import { SlabPool } from '../socket/tcp/slab-pool.js';
-import { HOST_READ_BUFFER, HostRxSlabs, setReadSink } from './host-rx.js';
+import { HostRxSlabs } from './host-rx.js';
+import { DuplexHost, type HostStream } from './host-stream.js';
+import { RawTcpHost } from './raw-tcp.js';
 import { egressFor } from './egress.js';
 
 export interface TcpNatOptions {
@@ -60,7 +62,7 @@ const COALESCE_MS = 1;
 
 class TcpFlow implements Pollable {
   state: FlowState = 'connecting';
-  host: Duplex | null = null;
+  host: HostStream | null = null;
   hostBlocked = false;
   hostEnded = false;
   peerFin = false;
@@ -104,12 +106,11 @@ class TcpFlow implements Pollable {
 
   /**
    * Receive slabs (slab-pool.ts) go back once the host socket holds nothing:
-   * Node then has handed every byte read so far to the kernel (a write that
-   * completes at once is taken off writableLength synchronously) and keeps no
-   * reference. A write callback per pump would cost a tick (~3 us) each time.
+   * every byte read so far has been handed to the kernel and no reference is
+   * kept (host-stream.ts). A write callback per pump would cost a tick each time.
    */
   releaseWritten(): void {
-    if (this.host && this.host.writableLength === 0) this.sock.releaseRead(this.sock.readMark);
+    if (this.host && this.host.pendingBytes === 0) this.sock.releaseRead(this.sock.readMark);
   }
 
   poll(now: number): number {
@@ -142,6 +143,8 @@ export class TcpNat {
   intercept: ((dst: InterceptTarget) => GatewayService | undefined) | null = null;
   private flowCount = 0;
   private hostSockets = 0;
+  /** The chunks of one host write (pumps run one at a time: one array for all flows). */
+  private readonly writeBatch: Buffer[] = [];
 
   constructor(
     private readonly iface: Interface,
@@ -216,30 +219,24 @@ export class TcpNat {
     const local = service ?? claimed;
     if (local) {
       if (claimed) this.counters.inc('tcp.intercepted');
-      this.attachHost(flow, local({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` }));
+      this.attachHost(flow, new DuplexHost(local({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` })));
       this.established(flow);
       return;
     }
     this.connecting++;
-    const host = net.connect({
-      host: egress.hostAddress,
-      port: seg.dstPort,
-      noDelay: true,
-      onread: { buffer: HOST_READ_BUFFER, callback: (n: number, buf: Uint8Array) => this.fromHost(flow, n, buf as Buffer) },
-    });
     this.hostSockets++;
-    host.once('close', () => this.hostSockets--);
+    const host = new RawTcpHost(egress.hostAddress, seg.dstPort, {
+      connected: (err) => {
+        if (err) return this.connectFailed(flow, err);
+        this.doneConnecting(flow);
+        if (flow.state !== 'connecting') return;
+        this.attachHost(flow, host);
+        this.established(flow);
+      },
+      handleClosed: () => this.hostSockets--,
+    });
     flow.host = host;
     flow.connectTimer = setTimeout(() => this.connectFailed(flow, 'ETIMEDOUT'), this.connectTimeoutMs);
-    host.once('connect', () => {
-      this.doneConnecting(flow);
-      if (flow.state !== 'connecting') return;
-      this.attachHost(flow, host, true);
-      this.established(flow);
-    });
-    host.once('error', (err: NodeJS.ErrnoException) => {
-      if (flow.state === 'connecting') this.connectFailed(flow, err.code ?? 'EIO');
-    });
   }
 
   /**
@@ -265,7 +262,7 @@ export class TcpNat {
     this.counters.inc('tcp.flows_opened');
     this.counters.inc('tcp.forward_opened');
     host.setNoDelay(true);
-    this.attachHost(flow, host, setReadSink(host, (n, buf) => this.fromHost(flow, n, buf)));
+    this.attachHost(flow, new DuplexHost(host));
     let established = false;
     sock.onEstablished = () => (established = true);
     const onReset = sock.onReset;
@@ -298,11 +295,16 @@ export class TcpNat {
     return 0;
   }
 
-  /** Bytes read from a relayed host socket (onread); false pauses the socket until onSendSpace. */
-  private fromHost(flow: TcpFlow, n: number, buf: Buffer): boolean {
-    if (n <= 0 || !flow.rxSlabs) return true;
+  /**
+   * Bytes from the host, buf[0, n); false pauses the host until onSendSpace.
+   * A kernel socket's bytes sit in a shared read buffer and are copied into
+   * recycled slabs (host-rx.ts); a service's chunks are queued as they are.
+   */
+  private fromHost(flow: TcpFlow, buf: Buffer, n: number): boolean {
+    if (n <= 0) return true;
     flow.bytesIn += n;
-    flow.rxSlabs.copyIn(buf, n, flow.queueHostData);
+    if (flow.rxSlabs) flow.rxSlabs.copyIn(buf, n, flow.queueHostData);
+    else flow.queueHostData(n === buf.length ? buf : buf.subarray(0, n));
     this.scheduler.markDirty(flow);
     return !flow.sendFull;
   }
@@ -339,35 +341,35 @@ export class TcpNat {
     this.remove(flow);
   }
 
-  /** `viaOnread`: the host socket's reads arrive through fromHost (onread), not 'data'. */
-  private attachHost(flow: TcpFlow, host: Duplex, viaOnread = false): void {
+  private attachHost(flow: TcpFlow, host: HostStream): void {
     flow.host = host;
     const sock = flow.sock;
-    // Only a kernel socket is known to drop its references when a write completes.
-    const recycle = host instanceof net.Socket;
-    if (recycle) {
+    if (host.kernel) {
       sock.useSlabPool(RX_SLABS);
       flow.rxSlabs = new HostRxSlabs(RX_SLABS);
     }
-    // Everything the guest sent in one batch of frames goes out in one writev
-    // (cork/uncork): a syscall per segment would cap throughput.
+    // Everything the guest sent in one batch of frames goes out in one writev:
+    // a syscall per segment would cap throughput. Up to HOST_WRITE_BUDGET may
+    // wait in the host stream before the guest's window closes.
+    const batch = this.writeBatch;
     flow.pump = () => {
       flow.wantPump = false;
       flow.coalesceUntil = 0;
-      if (!flow.hostBlocked && sock.readableBytes > 0) {
-        host.cork();
-        while (!flow.hostBlocked) {
+      while (!flow.hostBlocked) {
+        let bytes = 0;
+        while (host.pendingBytes + bytes < HOST_WRITE_BUDGET) {
           const chunk = sock.read();
           if (!chunk) break;
-          flow.bytesOut += chunk.length;
-          host.write(chunk);
-          // Node's 16 KiB high-water mark would stop us after every 64 KiB segment;
-          // the host socket may hold up to HOST_WRITE_BUDGET before the guest's window closes.
-          if (host.writableLength >= HOST_WRITE_BUDGET) flow.hostBlocked = true;
+          batch.push(chunk);
+          bytes += chunk.length;
         }
-        host.uncork();
-        if (recycle) flow.releaseWritten();
+        if (bytes === 0) break;
+        host.write(batch);
+        batch.length = 0;
+        flow.bytesOut += bytes;
+        if (host.pendingBytes >= HOST_WRITE_BUDGET) flow.hostBlocked = true;
       }
+      if (host.kernel) flow.releaseWritten();
       if (flow.peerFin && !flow.hostEnded && sock.readableBytes === 0) {
         flow.hostEnded = true;
         host.end();
@@ -378,58 +380,47 @@ export class TcpNat {
       this.scheduler.markDirty(flow); // the pump runs before dispatch, so a window update goes out with it
     };
     // Arriving data is written by coalesce() rules; services (no PSH semantics needed) get it at once.
-    sock.onReadable = flow.host instanceof net.Socket ? () => undefined : pumpSoon;
+    sock.onReadable = host.kernel ? () => undefined : pumpSoon;
     sock.onPeerFin = () => {
       flow.peerFin = true;
       pumpSoon();
     };
-    host.on('drain', () => {
-      flow.hostBlocked = false;
-      pumpSoon();
-    });
-    // Without onread, a kernel socket's chunks are copied into recycled slabs at
-    // once, so Node's per-read buffer dies young and its memory is reused (held
-    // until acknowledged, it page-faulted fresh memory on every read); a
-    // gateway service's chunks are queued as they are.
-    if (!viaOnread) {
-      const slabs = flow.rxSlabs;
-      host.on('data', (chunk: Buffer) => {
-        flow.bytesIn += chunk.length;
-        if (slabs) slabs.copyIn(chunk, chunk.length, flow.queueHostData);
-        else if (!sock.send(chunk)) flow.sendFull = true;
-        if (flow.sendFull) host.pause();
-        this.scheduler.markDirty(flow);
-      });
-    }
     sock.onSendSpace = () => {
       flow.sendFull = false;
       host.resume();
     };
-    host.on('end', () => {
-      flow.rxSlabs?.end();
-      sock.shutdownWrite();
-      this.scheduler.markDirty(flow);
-    });
-    host.on('error', (err: NodeJS.ErrnoException) => {
-      this.counters.inc(`tcp.host_error.${(err.code ?? 'unknown').toLowerCase()}`);
-      sock.abort();
-      this.scheduler.markDirty(flow);
-    });
-    host.on('close', () => {
-      flow.rxSlabs?.end();
-      // Every write has completed or been cancelled: no byte read from the guest is referenced.
-      if (recycle) sock.releaseAllRead();
-      // Closed without an orderly end (destroyed by its side): the guest learns by RST.
-      if (flow.state === 'open' && !host.readableEnded && sock.state !== TcpState.CLOSED) {
-        sock.abort();
-        this.scheduler.markDirty(flow);
-      }
-    });
     sock.onReset = () => {
       this.counters.inc('tcp.resets');
       host.destroy();
     };
     sock.onClosed = () => this.remove(flow);
+    host.attach({
+      data: (buf, n) => this.fromHost(flow, buf, n),
+      drain: () => {
+        flow.hostBlocked = false;
+        pumpSoon();
+      },
+      end: () => {
+        flow.rxSlabs?.end();
+        sock.shutdownWrite();
+        this.scheduler.markDirty(flow);
+      },
+      error: (code) => {
+        this.counters.inc(`tcp.host_error.${code.toLowerCase()}`);
+        sock.abort();
+        this.scheduler.markDirty(flow);
+      },
+      close: () => {
+        flow.rxSlabs?.end();
+        // Every write has completed or been cancelled: no byte read from the guest is referenced.
+        if (host.kernel) sock.releaseAllRead();
+        // Closed without an orderly end (destroyed by its side): the guest learns by RST.
+        if (flow.state === 'open' && !host.readEnded && sock.state !== TcpState.CLOSED) {
+          sock.abort();
+          this.scheduler.markDirty(flow);
+        }
+      },
+    });
   }
 
   /**
@@ -498,7 +489,7 @@ export class TcpNat {
     if (inner.size === 0) this.flows.delete(k1);
     this.flowCount--;
     flow.state = 'closed';
-    if (flow.host && !flow.host.destroyed) flow.host.destroy();
+    if (flow.host && !flow.host.closed) flow.host.destroy();
     flow.rxSlabs?.dispose(); // the socket is closed: its send queue is never read again
     this.counters.inc('tcp.flows_closed');
     const st = flow.sock.stats;
