@@ -33,6 +33,8 @@ export interface PeerOptions {
   forward: { hostPort: number; guestPort: number };
   /** Extra node flags for the hnet daemon (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Extra `hnet start` flags (e.g. --busy-poll 0). */
+  hnetArgs?: string[];
 }
 
 export interface Peer {
@@ -108,7 +110,7 @@ export async function startPeer(name: PeerName, opts: PeerOptions): Promise<Peer
 async function startHnet(ns: string, opts: PeerOptions): Promise<Peer> {
   const home = mkdtempSync(join(tmpdir(), 'hnb-home-'));
   const dev = 'hnb0';
-  const args = [...(opts.nodeFlags ?? []), join(opts.hnetRoot, 'bin/run.js'), 'start', '--listen', `tap:${dev}?netns=${ns}`, '--home', home, '--subnet', '192.168.65.0/24', '--allow-egress', '127.0.0.0/8', '--mtu', String(opts.mtu), '--log-level', 'warn'];
+  const args = [...(opts.nodeFlags ?? []), join(opts.hnetRoot, 'bin/run.js'), 'start', '--listen', `tap:${dev}?netns=${ns}`, '--home', home, '--subnet', '192.168.65.0/24', '--allow-egress', '127.0.0.0/8', '--mtu', String(opts.mtu), '--log-level', 'warn', ...(opts.hnetArgs ?? [])];
   let d: Started;
   try {
     d = await start(process.execPath, args, { ready: /hnet ready/, cwd: opts.hnetRoot });

@@ -23,12 +23,14 @@ const MAX_IMMEDIATE_RERUNS = 64;
 
 interface Entry {
   at: number;
-  task: Pollable;
+  /** null once superseded or cancelled: the heap drops it lazily, but must not keep the task alive. */
+  task: Pollable | null;
 }
 
 export class Scheduler {
   private heap: Entry[] = [];
-  private readonly due = new Map<Pollable, number>();
+  /** Each task's live heap entry (the earliest deadline asked for). */
+  private readonly due = new Map<Pollable, Entry>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private readonly dirty = new Set<Pollable>();
@@ -55,10 +57,29 @@ export class Scheduler {
   schedule(task: Pollable, at: number): void {
     if (!Number.isFinite(at) || this.stopped) return;
     const current = this.due.get(task);
-    if (current !== undefined && current <= at) return;
-    this.due.set(task, at);
-    this.push({ at, task });
+    if (current !== undefined) {
+      if (current.at <= at) return;
+      current.task = null;
+    }
+    const e: Entry = { at, task };
+    this.due.set(task, e);
+    this.push(e);
     this.arm();
+  }
+
+  /**
+   * Forget `task` (a closed flow): no poll, and no reference kept. Entries
+   * that pointed to it stay in the heap as tombstones until their time, so
+   * without this a closed TCP flow stayed reachable until its last timer
+   * (100 ms and more) and the young-generation GC copied and promoted every
+   * short connection: at 4000 connections/s, 9 ms per scavenge.
+   */
+  cancel(task: Pollable): void {
+    const e = this.due.get(task);
+    if (e) e.task = null;
+    this.due.delete(task);
+    this.dirty.delete(task);
+    this.reruns.delete(task);
   }
 
   /** Poll `task` at the end of this event-loop turn. */
@@ -108,12 +129,14 @@ export class Scheduler {
     } catch (err) {
       // A bug in one task (one TCP flow, say) must not take the daemon and every other guest down.
       this.onTaskError(task, err as Error);
-      this.due.delete(task);
-      this.reruns.delete(task);
+      this.cancel(task);
       return;
     }
     const cur = this.due.get(task);
-    if (cur !== undefined && cur <= now) this.due.delete(task);
+    if (cur !== undefined && cur.at <= now) {
+      cur.task = null;
+      this.due.delete(task);
+    }
     const reruns = this.reruns.get(task) ?? 0;
     if (next <= now && reruns < MAX_IMMEDIATE_RERUNS) {
       // Work is due again right away (more to send): the next turn, not a 1 ms timer.
@@ -132,9 +155,11 @@ export class Scheduler {
     const now = this.clock();
     while (this.heap.length > 0 && this.heap[0].at <= now) {
       const e = this.pop()!;
-      if (this.due.get(e.task) !== e.at) continue; // superseded entry
-      this.due.delete(e.task);
-      this.run(e.task, now);
+      const task = e.task;
+      if (task === null) continue; // superseded or cancelled
+      e.task = null;
+      this.due.delete(task);
+      this.run(task, now);
     }
     this.arm();
   }
@@ -142,7 +167,7 @@ export class Scheduler {
   private arm(): void {
     if (this.stopped || this.heap.length === 0) return;
     // Drop superseded entries at the top so the timer tracks a live deadline.
-    while (this.heap.length > 0 && this.due.get(this.heap[0].task) !== this.heap[0].at) this.pop();
+    while (this.heap.length > 0 && this.heap[0].task === null) this.pop();
     if (this.heap.length === 0) return;
     const at = this.heap[0].at;
     if (this.timer && this.timerAt <= at) return;

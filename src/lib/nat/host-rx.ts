@@ -117,8 +117,8 @@ export function acceptWithOnread(server: net.Server): boolean {
   return true;
 }
 
-/** Send `sock`'s reads to `sink`; false when the socket does not read through onread. */
-export function setReadSink(sock: net.Socket, sink: ReadSink): boolean {
+/** Send `sock`'s reads to `sink` (null: let go of it); false when the socket does not read through onread. */
+export function setReadSink(sock: net.Socket, sink: ReadSink | null): boolean {
   if (!sinks.has(sock)) return false;
   sinks.set(sock, sink);
   return true;

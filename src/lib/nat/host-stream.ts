@@ -66,15 +66,26 @@ export class DuplexHost implements HostStream {
   attach(ev: HostEvents): void {
     const d = this.duplex;
     const viaOnread = d instanceof net.Socket && setReadSink(d, (n, buf) => ev.data(buf, n));
-    if (!viaOnread) {
-      d.on('data', (chunk: Buffer) => {
-        if (!ev.data(chunk, chunk.length)) d.pause();
-      });
-    }
-    d.on('drain', () => ev.drain());
-    d.on('end', () => ev.end());
-    d.on('error', (err: NodeJS.ErrnoException) => ev.error(err.code ?? 'unknown'));
-    d.on('close', () => ev.close());
+    const onData = (chunk: Buffer) => {
+      if (!ev.data(chunk, chunk.length)) d.pause();
+    };
+    const onDrain = () => ev.drain();
+    const onEnd = () => ev.end();
+    const onError = (err: NodeJS.ErrnoException) => ev.error(err.code ?? 'unknown');
+    if (!viaOnread) d.on('data', onData);
+    d.on('drain', onDrain);
+    d.on('end', onEnd);
+    d.on('error', onError);
+    d.once('close', () => {
+      ev.close();
+      // A closed socket's handle lives until a full GC and reaches the socket:
+      // through these listeners it kept the whole flow (see raw-tcp.ts).
+      if (viaOnread) setReadSink(d as net.Socket, null);
+      d.off('data', onData);
+      d.off('drain', onDrain);
+      d.off('end', onEnd);
+      d.off('error', onError);
+    });
   }
 
   write(chunks: readonly Buffer[]): void {

@@ -29,6 +29,8 @@ interface Req {
 }
 
 interface TcpHandle {
+  /** The RawTcpHost, for the shared close callback (cleared when it runs). */
+  owner?: RawTcpHost;
   /** Must always be a function (Node asserts it). */
   onread: () => void;
   connect(req: Req, address: string, port: number): number;
@@ -77,6 +79,18 @@ function load(): Bindings {
 
 const ignoreRead = (): void => undefined;
 
+/**
+ * One close callback for every handle, called with the handle as `this`: a
+ * closed handle is freed only by a full GC (Node keeps it until then), so it
+ * must not reach the flow's objects, or every short connection would be
+ * copied and promoted by the young-generation GC.
+ */
+function onHandleClosed(this: TcpHandle): void {
+  const owner = this.owner;
+  this.owner = undefined;
+  owner?.handleClosed();
+}
+
 /** libuv's UV_EOF. */
 const UV_EOF = -4095;
 
@@ -103,14 +117,16 @@ export class RawTcpHost implements HostStream {
   private readonly b = load();
   private readonly handle: TcpHandle;
   private events: HostEvents | null = null;
+  private hooks: RawConnectHooks | null;
   private connected = false;
   private paused = false;
   private shutdownDone = false;
   private ending = false;
 
   /** Start connecting to an IPv4 or IPv6 address literal. */
-  constructor(address: string, port: number, private readonly hooks: RawConnectHooks) {
+  constructor(address: string, port: number, hooks: RawConnectHooks) {
     const b = this.b;
+    this.hooks = hooks;
     this.handle = new b.TCP(b.SOCKET);
     const req = new b.TCPConnectWrap();
     req.oncomplete = (status) => this.afterConnect(status);
@@ -123,13 +139,14 @@ export class RawTcpHost implements HostStream {
     if (this.closed) return;
     if (status !== 0) {
       const name = errorName(status);
+      const hooks = this.hooks;
       this.destroy();
-      this.hooks.connected(name);
+      hooks?.connected(name);
       return;
     }
     this.connected = true;
     this.handle.setNoDelay(true);
-    this.hooks.connected(null);
+    this.hooks?.connected(null);
   }
 
   attach(events: HostEvents): void {
@@ -212,10 +229,17 @@ export class RawTcpHost implements HostStream {
     if (this.closed) return;
     this.closed = true;
     this.handle.onread = ignoreRead;
-    this.handle.close(() => {
-      this.events?.close();
-      this.hooks.handleClosed?.();
-    });
+    this.handle.owner = this;
+    this.handle.close(onHandleClosed);
+  }
+
+  /** The handle's close completed: tell, then let go of the relay's objects. */
+  handleClosed(): void {
+    const { events, hooks } = this;
+    this.events = null;
+    this.hooks = null;
+    events?.close();
+    hooks?.handleClosed?.();
   }
 
   private fail(status: number): void {

@@ -489,6 +489,7 @@ export class TcpNat {
     if (inner.size === 0) this.flows.delete(k1);
     this.flowCount--;
     flow.state = 'closed';
+    this.scheduler.cancel(flow);
     if (flow.host && !flow.host.closed) flow.host.destroy();
     flow.rxSlabs?.dispose(); // the socket is closed: its send queue is never read again
     this.counters.inc('tcp.flows_closed');

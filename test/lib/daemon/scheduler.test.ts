@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Scheduler, type Pollable } from '../../../src/lib/daemon/scheduler.js';
+import { forceGc } from '../../helpers/force-gc.js';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -87,6 +88,35 @@ describe('Scheduler', () => {
     await turn();
     expect(failed.map((e) => e.message)).to.deep.equal(['boom']);
     expect(good.calls).to.have.length(1);
+  });
+
+  it('never polls a cancelled task, dirty or scheduled, and polls it again once rescheduled', async () => {
+    const t = task();
+    s.schedule(t, clock + 5);
+    s.markDirty(t);
+    s.cancel(t);
+    clock += 10;
+    await sleep(15);
+    await turn();
+    expect(t.calls, 'cancelled').to.deep.equal([]);
+    s.schedule(t, clock + 5);
+    clock += 10;
+    await sleep(15);
+    expect(t.calls).to.deep.equal([clock]);
+  });
+
+  it('keeps no reference to a cancelled task while its old deadline is still ahead', async () => {
+    // A closed TCP flow must be garbage at once, not when its last timer would have fired.
+    let ref: WeakRef<Pollable> | null = null;
+    (() => {
+      const t = task();
+      s.schedule(t, clock + 60_000);
+      s.schedule(t, clock + 30_000); // an earlier deadline leaves the first entry superseded in the heap
+      s.cancel(t);
+      ref = new WeakRef(t);
+    })();
+    await forceGc();
+    expect(ref!.deref(), 'the task was collected').to.equal(undefined);
   });
 
   it('runs nothing after stop()', async () => {

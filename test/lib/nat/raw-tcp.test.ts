@@ -8,6 +8,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { RawTcpHost } from '../../../src/lib/nat/raw-tcp.js';
 import type { HostEvents } from '../../../src/lib/nat/host-stream.js';
+import { forceGc } from '../../helpers/force-gc.js';
 
 interface Recorder extends HostEvents {
   bytes: Buffer[];
@@ -182,6 +183,25 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     await new Promise((res) => setTimeout(res, 20));
     expect(r.log).to.deep.equal(['close']);
     expect(closed()).to.equal(1);
+    srv.close();
+  });
+
+  it('drops its events object (the flow behind it) once closed', async () => {
+    // Node frees a closed handle only at a full GC; through it, a flow's whole
+    // object graph was copied and promoted by every young-generation GC.
+    const srv = await server(() => undefined);
+    const { host, closed } = await connect(srv.port);
+    let ref: WeakRef<HostEvents> | null = null;
+    (() => {
+      const r = recorder();
+      host.attach(r);
+      ref = new WeakRef(r);
+    })();
+    host.destroy();
+    await until(() => closed() === 1, 'handle closed');
+    await forceGc();
+    expect(ref!.deref(), 'the events object was collected').to.equal(undefined);
+    expect(host.closed).to.equal(true);
     srv.close();
   });
 });
