@@ -20,6 +20,7 @@
 import { getSystemErrorName } from 'node:util';
 import type { HostEvents, HostStream } from './host-stream.js';
 import { HOST_READ_BUFFER } from './host-rx.js';
+import { SHUT_WR, libc } from '../phy/libc.js';
 
 interface Req {
   oncomplete: (status: number) => void;
@@ -29,6 +30,7 @@ interface Req {
 }
 
 interface TcpHandle {
+  readonly fd: number;
   /** The RawTcpHost, for the shared close callback (cleared when it runs). */
   owner?: RawTcpHost;
   /** Must always be a function (Node asserts it). */
@@ -202,6 +204,20 @@ export class RawTcpHost implements HostStream {
   end(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
+    // Nothing queued: shutdown(2) now. libuv's shutdown would wait for the
+    // socket to poll writable first (two epoll_ctl and a loop turn) and then
+    // report through a request callback, on every connection.
+    if (this.connected && this.pendingBytes === 0 && process.platform === 'linux') {
+      const c = libc();
+      if (c.shutdown(this.handle.fd, SHUT_WR) === 0) {
+        this.shutdownDone = true;
+        if (this.readEnded) this.destroy(); // its close is reported from the loop
+        return;
+      }
+      const errno = c.errno();
+      setImmediate(() => this.fail(-errno));
+      return;
+    }
     const req = new this.b.ShutdownWrap();
     req.handle = this.handle;
     req.oncomplete = (status) => {

@@ -59,6 +59,8 @@ const HOST_WRITE_BUDGET = 512 * 1024;
 /** Receive slabs shared by every relayed flow (at most 8 MiB idle). */
 const RX_SLABS = new SlabPool(128);
 const COALESCE_MS = 1;
+/** Payload of a segment or host read that is bulk data, not a request or a reply (busy-poll.ts). */
+const BULK_SEGMENT = 1024;
 
 class TcpFlow implements Pollable {
   state: FlowState = 'connecting';
@@ -187,6 +189,7 @@ export class TcpNat {
         return this.counters.inc('tcp.duplicate_syn');
       }
       flow.sock.process(now, seg);
+      if (seg.payload.length >= BULK_SEGMENT) this.scheduler.busyPoll?.bulk();
       this.coalesce(flow, seg, now);
       this.scheduler.markDirty(flow);
       return;
@@ -302,6 +305,7 @@ export class TcpNat {
    */
   private fromHost(flow: TcpFlow, buf: Buffer, n: number): boolean {
     if (n <= 0) return true;
+    if (n >= BULK_SEGMENT) this.scheduler.busyPoll?.bulk();
     flow.bytesIn += n;
     if (flow.rxSlabs) flow.rxSlabs.copyIn(buf, n, flow.queueHostData);
     else flow.queueHostData(n === buf.length ? buf : buf.subarray(0, n));

@@ -55,6 +55,19 @@ describe('BusyPoll', () => {
     expect(h.pending()).to.equal(0);
   });
 
+  it('does not poll after a turn that moved bulk data, and polls again after the next ordinary turn', () => {
+    const h = harness(50);
+    h.bp.window = 0.02;
+    h.bp.bulk();
+    h.bp.idle(h.now());
+    expect(h.pending(), 'bulk turn: block at once').to.equal(0);
+    h.advanceUs(5);
+    h.bp.input(h.now());
+    expect(h.bp.window, 'the window itself is kept').to.equal(0.02);
+    h.bp.idle(h.now());
+    expect(h.pending(), 'ordinary turn: poll').to.equal(1);
+  });
+
   it('shrinks the window when input comes later than the maximum (polling was in vain), down to nothing', () => {
     const h = harness(50);
     h.bp.window = 0.04;

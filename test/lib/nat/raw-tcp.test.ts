@@ -156,6 +156,34 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     srv.close();
   });
 
+  it('sends its FIN only after the writes still queued when end() is called', async () => {
+    let serverSide: net.Socket | null = null;
+    let received = 0;
+    let endedAt = -1;
+    const srv = await server((s) => {
+      serverSide = s;
+      s.pause();
+      s.on('data', (b) => (received += b.length));
+      s.on('end', () => {
+        endedAt = received;
+        s.end();
+      });
+    });
+    const { host } = await connect(srv.port);
+    const r = recorder();
+    host.attach(r);
+    const chunk = Buffer.alloc(1024 * 1024, 3);
+    let written = 0;
+    for (let i = 0; i < 16 && host.pendingBytes === 0; i++, written += chunk.length) host.write([chunk]);
+    expect(host.pendingBytes, 'writes queued').to.be.greaterThan(0);
+    host.end();
+    await until(() => serverSide !== null, 'accepted');
+    serverSide!.resume();
+    await until(() => r.log.includes('close'), 'closed');
+    expect(endedAt, 'FIN after every byte').to.equal(written);
+    srv.close();
+  });
+
   it('reports a host reset as an error, then closes', async () => {
     // Reset only once the connection is up: a reset before the connect completes is a failed connect.
     const srv = await server((s) => s.write('x', () => setTimeout(() => s.resetAndDestroy(), 20)));
