@@ -98,7 +98,7 @@ async function environment(commit: string): Promise<Results['env']> {
 /**
  * Latency and connection rate (MTU 1500): every peer up at once with its own
  * host servers, then `rounds` rounds of sockperf and the connection tool,
- * peer after peer. Stops early (with a note) when the next round would end
+ * peer after peer, each round starting with the next one. Stops early (with a note) when the next round would end
  * after `deadline` (ms since the epoch).
  */
 async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Samples, secs: number, rounds: number, deadline: number, notes: string[]): Promise<void> {
@@ -118,7 +118,9 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
       const perRound = done > 0 ? (Date.now() - t0) / done : 0;
       if (done > 0 && Date.now() + perRound > deadline) break;
       log(`request/response round ${round}/${rounds}`);
-      for (const { peer, srv } of up) {
+      // Each round starts with the next peer, so none is always measured first (right after the fastest one).
+      const order = up.map((_, i) => up[(i + round - 1) % up.length]!);
+      for (const { peer, srv } of order) {
         const p = peer.name;
         const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
         addSample(s, 'lat-p50', p, lat.p50);
@@ -132,7 +134,7 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
       done++;
     }
     const cut = done < rounds ? ` (of ${rounds}, to stay within the time budget)` : '';
-    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, measured peer after peer; medians.`);
+    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, measured peer after peer, each round starting with the next peer; medians.`);
   } finally {
     for (const { peer, srv } of up) {
       await srv.stop();
