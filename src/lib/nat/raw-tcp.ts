@@ -125,7 +125,7 @@ export class RawTcpHost implements HostStream {
   private shutdownDone = false;
   private ending = false;
 
-  /** Start connecting to an IPv4 or IPv6 address literal. */
+  /** Start connecting to an IPv4 address literal (the relay is IPv4 only). */
   constructor(address: string, port: number, hooks: RawConnectHooks) {
     const b = this.b;
     this.hooks = hooks;
