@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { RawTcpHost } from '../../../src/lib/nat/raw-tcp.js';
 import type { HostEvents } from '../../../src/lib/nat/host-stream.js';
 import { forceGc } from '../../helpers/force-gc.js';
@@ -67,6 +68,31 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     expect(err).to.equal('ECONNREFUSED');
     await until(() => closed() === 1, 'handle closed once');
     expect(host.closed).to.equal(true);
+  });
+
+  it('can be destroyed while its connect hangs (the relay\'s connect timeout), closing once and never reporting the connect', async function () {
+    // A listener that never accepts: once its queue is full, Linux drops further SYNs and a connect stays pending.
+    const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)']);
+    try {
+      const [line] = (await once(py.stdout!, 'data')) as [Buffer];
+      const port = Number(line.toString().trim());
+      const fillers: net.Socket[] = [];
+      for (let i = 0; i < 3; i++) fillers.push(net.connect(port, '127.0.0.1').on('error', () => undefined));
+      await new Promise((r) => setTimeout(r, 100));
+      const reports: Array<string | null> = [];
+      let closes = 0;
+      const host = new RawTcpHost('127.0.0.1', port, { connected: (err) => reports.push(err), handleClosed: () => closes++ });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(reports, 'still connecting').to.deep.equal([]);
+      host.destroy();
+      await until(() => closes === 1, 'handle closed');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(reports, 'a destroyed connect is not reported').to.deep.equal([]);
+      expect(closes).to.equal(1);
+      for (const f of fillers) f.destroy();
+    } finally {
+      py.kill();
+    }
   });
 
   it('moves bytes both ways and keeps a half-close: the host still reads after our FIN', async () => {
