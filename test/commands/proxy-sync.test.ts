@@ -1,22 +1,22 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { homePaths } from '../../src/lib/daemon/home.js';
 import { describeChanges, syncProxy } from '../../src/lib/daemon/proxy-state-sync.js';
 import { HnetError } from '../../src/lib/errors.js';
 import type { DetectOptions } from '../../src/lib/host/proxy/detect.js';
 import type { ProxyUpdate } from '../../src/lib/daemon/control-types.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 function detectWith(env: Record<string, string>): DetectOptions {
   return { platform: 'linux', env, home: '/nonexistent', runner: async () => ({ stdout: '', stderr: '', exitCode: 127 }) as never, readFile: async () => Promise.reject(new Error('ENOENT')) };
 }
 
 describe('hnet proxy sync (detect, persist 0600, apply live)', () => {
+  const tempDir = useTempDirs();
   const env = { http_proxy: 'http://alice:Pa55@127.0.0.1:3128', no_proxy: '*.corp' };
 
   it('saves to config.json with mode 0600 and PUTs the credentials only to the daemon', async () => {
-    const paths = homePaths(mkdtempSync(join(tmpdir(), 'hnt-sync-')));
+    const paths = homePaths(tempDir('hnt-sync-'));
     const sent: ProxyUpdate[] = [];
     const r = await syncProxy({ paths, detect: detectWith(env), client: { putProxy: async (u: ProxyUpdate) => (sent.push(u), { http: null, https: null, noProxy: [], source: 'api' }) } });
     expect(r).to.include({ saved: true, applied: true, dryRun: false });
@@ -28,14 +28,14 @@ describe('hnet proxy sync (detect, persist 0600, apply live)', () => {
   });
 
   it('works with the daemon down: saved; applied at next start', async () => {
-    const paths = homePaths(mkdtempSync(join(tmpdir(), 'hnt-sync-')));
+    const paths = homePaths(tempDir('hnt-sync-'));
     const r = await syncProxy({ paths, detect: detectWith(env) });
     expect(r).to.include({ saved: true, applied: false });
     expect(r.note).to.match(/saved; applied at next start/);
   });
 
   it('--dry-run writes and sends nothing', async () => {
-    const paths = homePaths(mkdtempSync(join(tmpdir(), 'hnt-sync-')));
+    const paths = homePaths(tempDir('hnt-sync-'));
     const r = await syncProxy({ paths, detect: detectWith(env), dryRun: true, client: { putProxy: async () => Promise.reject(new HnetError('X', 'must not be called')) } });
     expect(r).to.include({ saved: false, applied: false, dryRun: true });
     expect(() => statSync(paths.config)).to.throw();

@@ -10,14 +10,13 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createNetns, requireRoot, spawnDaemon, useCleanup, REPO_ROOT, type Netns } from './harness/index.js';
 import type { DiagnoseReport } from '../../src/lib/diagnose/report.js';
 import { ControlClient } from '../../src/lib/daemon/control-client.js';
 import { homePaths } from '../../src/lib/daemon/home.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 interface CliResult {
   code: number;
@@ -58,13 +57,14 @@ const check = (r: DiagnoseReport, id: string) => r.checks.find((c) => c.id === i
 describe('e2e: hnet diagnose --vpn and the subnet choice of hnet start', function () {
   this.timeout(120_000);
   const cleanup = useCleanup();
+  const tempDir = useTempDirs();
   let ns: Netns;
   let home: string;
 
   before(async function () {
     requireRoot(this, ['ip']);
     ns = await createNetns('hntdiag', cleanup);
-    home = mkdtempSync(join(tmpdir(), 'hnt-diag-'));
+    home = tempDir('hnt-diag-');
     await ns.exec('ip', ['link', 'set', 'lo', 'up']);
     await ns.exec('ip', ['tuntap', 'add', 'dev', 'hnetvpn0', 'mode', 'tun']);
     await ns.exec('ip', ['addr', 'add', '10.77.0.5/24', 'dev', 'hnetvpn0']);
@@ -133,6 +133,7 @@ describe('e2e: hnet diagnose --vpn and the subnet choice of hnet start', functio
 describe('e2e: hnet diagnose checks forwarded ports against a namespace guest', function () {
   this.timeout(120_000);
   const cleanup = useCleanup();
+  const tempDir = useTempDirs();
   let guest: Netns;
   let home: string;
   const tap = 'hntdg0';
@@ -140,7 +141,7 @@ describe('e2e: hnet diagnose checks forwarded ports against a namespace guest', 
   before(async function () {
     requireRoot(this, ['ip', 'ping']);
     guest = await createNetns('hntdg', cleanup);
-    home = mkdtempSync(join(tmpdir(), 'hnt-diagp-'));
+    home = tempDir('hnt-diagp-');
     await spawnDaemon(['--home', home, '--subnet', '192.168.65.0/24', '--listen', `tap:${tap}?netns=${guest.name}`, '--allow-egress', '127.0.0.0/8'], { cleanup });
     await guest.exec('ip', ['addr', 'add', '192.168.65.2/24', 'dev', tap]);
     await guest.exec('ip', ['link', 'set', tap, 'up']);

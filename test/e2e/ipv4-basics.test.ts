@@ -5,11 +5,11 @@
  * corp network, and the corp route is checked before anything is sent there.
  */
 import { expect } from 'chai';
-import { readFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCorpNetwork, createNetns, requireRoot, run, spawnDaemon, udpEchoServer, useCleanup, assertRoutedVia, type CorpNetwork, type DaemonProcess, type Netns, type UdpEchoServer } from './harness/index.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), 'tools');
 const GATEWAY = '192.168.65.1';
@@ -35,6 +35,7 @@ async function guestMac(ns: Netns, dev: string): Promise<string> {
 describe('e2e: a namespace guest on the tap (Ethernet, ARP, IPv4, ICMP, UDP)', function () {
   this.timeout(120_000);
   const cleanup = useCleanup();
+  const tempDir = useTempDirs();
   let guest: Netns;
   let corp: CorpNetwork;
   let daemon: DaemonProcess;
@@ -47,7 +48,7 @@ describe('e2e: a namespace guest on the tap (Ethernet, ARP, IPv4, ICMP, UDP)', f
     guest = await createNetns('hntg', cleanup);
     corp = await createCorpNetwork({ cleanup });
     echo = await udpEchoServer({ host: '127.0.0.1', cleanup });
-    pcapFile = join(mkdtempSync(join(tmpdir(), 'hnt-pcap-')), 'guest.pcap');
+    pcapFile = join(tempDir('hnt-pcap-'), 'guest.pcap');
     daemon = await spawnDaemon(['--listen', `tap:${tap}?netns=${guest.name}`, '--mtu', '65520', '--pcap', pcapFile, '--allow-egress', '127.0.0.0/8', '--allow-egress', `${corp.corpIp}/32`], { cleanup });
     await guest.exec('ip', ['addr', 'add', `${GUEST}/24`, 'dev', tap]);
     await guest.exec('ip', ['link', 'set', tap, 'up']);

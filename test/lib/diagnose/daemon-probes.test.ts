@@ -1,9 +1,6 @@
 // The daemon's side of diagnose: its own DNS answers and egress-checked connects, over the real control socket.
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { daemonProbes } from '../../../src/lib/diagnose/daemon-probes.js';
 import { DnsServer, type LookupFn } from '../../../src/lib/services/dns/server.js';
 import { Counters } from '../../../src/lib/counters.js';
@@ -14,6 +11,7 @@ import { homePaths } from '../../../src/lib/daemon/home.js';
 import { silentLogger } from '../../../src/lib/daemon/log.js';
 import { HnetError } from '../../../src/lib/errors.js';
 import type { DaemonApi } from '../../../src/lib/daemon/control-types.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const cfg = buildStackConfig({ allowEgress: ['127.0.0.0/8'] });
 const lookup: LookupFn = async (name, family) => {
@@ -23,6 +21,7 @@ const lookup: LookupFn = async (name, family) => {
 const dns = () => new DnsServer({ hostIp: cfg.hostIp, gateway: cfg.gateway, upstreams: [], lookup }, new Counters());
 
 describe('diagnose daemon probes (daemon-probes.ts)', () => {
+  const tempDir = useTempDirs();
   let listener: Server;
   let port: number;
   before(async () => {
@@ -55,7 +54,7 @@ describe('diagnose daemon probes (daemon-probes.ts)', () => {
     let server: ControlServer;
     let client: ControlClient;
     before(async () => {
-      const paths = homePaths(mkdtempSync(join(tmpdir(), 'hnt-probe-')));
+      const paths = homePaths(tempDir('hnt-probe-'));
       const probes = daemonProbes(cfg, dns());
       const api = { probeDns: (n: string, t: 'A' | 'AAAA') => probes.resolve(n, t), probeConnect: (h: string, pt: number) => probes.connect(h, pt) } as unknown as DaemonApi;
       server = await startControlServer(paths, api, silentLogger);
@@ -77,7 +76,7 @@ describe('diagnose daemon probes (daemon-probes.ts)', () => {
   });
 
   it('a daemon without probes answers 404 HNET_NOT_FOUND', async () => {
-    const paths = homePaths(mkdtempSync(join(tmpdir(), 'hnt-probe-')));
+    const paths = homePaths(tempDir('hnt-probe-'));
     const server = await startControlServer(paths, {} as DaemonApi, silentLogger);
     try {
       expect(await new ControlClient(paths).probeDns('host.hnet.internal').catch((e: HnetError) => e.code)).to.equal('HNET_NOT_FOUND');
