@@ -91,10 +91,6 @@ export class DuplexHost implements HostStream {
   write(chunks: readonly Buffer[]): void {
     const d = this.duplex;
     if (d.destroyed) return;
-    if (chunks.length === 1) {
-      d.write(chunks[0]);
-      return;
-    }
     d.cork();
     for (const c of chunks) d.write(c);
     d.uncork();

@@ -6,8 +6,8 @@
  * 1 byte each way, close; 16 in flight, client and server in one process):
  * 142-150 µs of CPU per connection against 190-236 µs with net.connect.
  *
- * The handle is process.binding('tcp_wrap'), the same deprecated-but-stable
- * door fd-watch.ts uses for pipe_wrap; the protocol spoken to it is Node 20's
+ * The handle is process.binding('tcp_wrap'), through the same deprecated-but-stable
+ * door fd-watch.ts uses for pipe_wrap (nodeBinding); the protocol spoken to it is Node 20's
  * (lib/net.js, lib/internal/stream_base_commons.js): reads land in one shared
  * user buffer (useUserBuffer) with the byte count or a negative libuv error
  * in streamBaseState; a write reports in streamBaseState whether it finished
@@ -21,6 +21,7 @@ import { getSystemErrorName } from 'node:util';
 import type { HostEvents, HostStream } from './host-stream.js';
 import { HOST_READ_BUFFER } from './host-rx.js';
 import { SHUT_WR, libc } from '../phy/libc.js';
+import { nodeBinding } from '../phy/fd-watch.js';
 
 interface Req {
   oncomplete: (status: number) => void;
@@ -54,7 +55,6 @@ interface Bindings {
   ShutdownWrap: new () => Req;
   state: Int32Array;
   kReadBytesOrError: number;
-  kBytesWritten: number;
   kLastWriteWasAsync: number;
 }
 
@@ -62,9 +62,8 @@ let bindings: Bindings | null = null;
 
 function load(): Bindings {
   if (bindings) return bindings;
-  const binding = (process as unknown as { binding(name: string): unknown }).binding;
-  const tcp = binding('tcp_wrap') as { TCP: Bindings['TCP']; TCPConnectWrap: Bindings['TCPConnectWrap']; constants: { SOCKET: number } };
-  const stream = binding('stream_wrap') as Omit<Bindings, 'state' | 'TCP' | 'TCPConnectWrap' | 'SOCKET'> & { streamBaseState: Int32Array };
+  const tcp = nodeBinding('tcp_wrap') as { TCP: Bindings['TCP']; TCPConnectWrap: Bindings['TCPConnectWrap']; constants: { SOCKET: number } };
+  const stream = nodeBinding('stream_wrap') as Omit<Bindings, 'state' | 'TCP' | 'TCPConnectWrap' | 'SOCKET'> & { streamBaseState: Int32Array };
   bindings = {
     TCP: tcp.TCP,
     TCPConnectWrap: tcp.TCPConnectWrap,
@@ -73,7 +72,6 @@ function load(): Bindings {
     ShutdownWrap: stream.ShutdownWrap,
     state: stream.streamBaseState,
     kReadBytesOrError: stream.kReadBytesOrError,
-    kBytesWritten: stream.kBytesWritten,
     kLastWriteWasAsync: stream.kLastWriteWasAsync,
   };
   return bindings;

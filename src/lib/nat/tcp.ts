@@ -61,6 +61,7 @@ const RX_SLABS = new SlabPool(128);
 const COALESCE_MS = 1;
 /** Payload of a segment or host read that is bulk data, not a request or a reply (busy-poll.ts). */
 const BULK_SEGMENT = 1024;
+const ignore = (): void => undefined;
 
 class TcpFlow implements Pollable {
   state: FlowState = 'connecting';
@@ -384,7 +385,7 @@ export class TcpNat {
       this.scheduler.markDirty(flow); // the pump runs before dispatch, so a window update goes out with it
     };
     // Arriving data is written by coalesce() rules; services (no PSH semantics needed) get it at once.
-    sock.onReadable = host.kernel ? () => undefined : pumpSoon;
+    sock.onReadable = host.kernel ? ignore : pumpSoon;
     sock.onPeerFin = () => {
       flow.peerFin = true;
       pumpSoon();

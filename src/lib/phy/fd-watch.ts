@@ -8,12 +8,17 @@
  */
 import { HnetError } from '../errors.js';
 
+/** One of Node's internal bindings (pipe_wrap, tcp_wrap, stream_wrap) through the legacy door. */
+export function nodeBinding(name: string): unknown {
+  return (process as unknown as { binding(name: string): unknown }).binding(name);
+}
+
 export interface PipeHandle {
   open(fd: number): number;
 }
 
 export function pipeHandle(fd: number, what: string): PipeHandle {
-  const binding = (process as unknown as { binding(name: string): unknown }).binding('pipe_wrap') as {
+  const binding = nodeBinding('pipe_wrap') as {
     Pipe: new (type: number) => PipeHandle;
     constants: { SOCKET: number };
   };
