@@ -27,6 +27,13 @@ interface Entry {
   task: Pollable | null;
 }
 
+/** Swap two heap slots (a destructuring swap allocated an array on every step). */
+function swap(h: Entry[], a: number, b: number): void {
+  const t = h[a];
+  h[a] = h[b];
+  h[b] = t;
+}
+
 export class Scheduler {
   private heap: Entry[] = [];
   /** Each task's live heap entry (the earliest deadline asked for). */
@@ -105,13 +112,15 @@ export class Scheduler {
   }
 
   private readonly flushNow = (): void => this.flush();
+  /** Set.forEach with a bound callback: a for-of over the Set allocated an iterator every turn. */
+  private readonly addToBatch = (t: Pollable): void => void this.batch.push(t);
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
     // Copied out first: a task polled here may mark itself (or others) dirty for the next turn.
     const batch = this.batch;
-    for (const t of this.dirty) batch.push(t);
+    this.dirty.forEach(this.addToBatch);
     this.dirty.clear();
     const now = this.clock();
     try {
@@ -137,7 +146,8 @@ export class Scheduler {
       cur.task = null;
       this.due.delete(task);
     }
-    const reruns = this.reruns.get(task) ?? 0;
+    // Most runs have no re-run streak: skip the Map lookups then (two per run, on every frame).
+    const reruns = this.reruns.size === 0 ? 0 : (this.reruns.get(task) ?? 0);
     if (next <= now && reruns < MAX_IMMEDIATE_RERUNS) {
       // Work is due again right away (more to send): the next turn, not a 1 ms timer.
       this.reruns.set(task, reruns + 1);
@@ -145,7 +155,7 @@ export class Scheduler {
       return;
     }
     // Not due now, or due for too many turns in a row: back to the timer (no busy loop).
-    this.reruns.delete(task);
+    if (reruns > 0) this.reruns.delete(task);
     if (Number.isFinite(next)) this.schedule(task, Math.max(next, now));
   }
 
@@ -183,7 +193,7 @@ export class Scheduler {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (h[p].at <= h[i].at) break;
-      [h[p], h[i]] = [h[i], h[p]];
+      swap(h, p, i);
       i = p;
     }
   }
@@ -203,7 +213,7 @@ export class Scheduler {
         if (l < h.length && h[l].at < h[m].at) m = l;
         if (r < h.length && h[r].at < h[m].at) m = r;
         if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
+        swap(h, m, i);
         i = m;
       }
     }

@@ -11,7 +11,7 @@
  * beyond the codec's view objects.
  */
 import { Counters } from '../counters.js';
-import { BROADCAST_MAC, cidrContains, prefixMask, type Ipv4 } from '../wire/addr.js';
+import { BROADCAST_MAC, cidrContains, macAt, prefixMask, type Ipv4 } from '../wire/addr.js';
 import { WireError } from '../wire/errors.js';
 import { ETHERNET_HEADER_LEN, EthernetFrame, EtherType, emitEthernetHeader } from '../wire/ethernet.js';
 import { ArpOperation, ArpPacket, ArpRepr, ARP_LEN } from '../wire/arp.js';
@@ -67,6 +67,8 @@ export interface InterfaceHandlers {
 }
 
 const MAX_FRAME = 65536 + 64;
+/** Where the source MAC sits in an Ethernet header. */
+const ETH_SRC_OFFSET = 6;
 /** Where the IPv4 payload starts in the tx buffer. */
 const IP_PAYLOAD_OFFSET = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
 
@@ -127,9 +129,9 @@ export class Interface {
       if (type === EtherType.ARP) return this.receiveArp(port, eth, now);
       if (type === EtherType.IPv6) return this.counters.drop('eth_ipv6');
       if (type !== EtherType.IPv4) return this.counters.drop('eth_unknown_type');
-      const dst = eth.dst;
-      if (!dst.equals(this.cfg.gatewayMac) && !(dst[0] === 0xff && dst.equals(BROADCAST_MAC))) return this.counters.drop('eth_not_for_us');
-      this.receiveIpv4(port, eth.src, eth.payload, now, checksumKnownGood);
+      // Compared in place: the address views cost an allocation each on every frame.
+      if (!macAt(frame, 0, this.cfg.gatewayMac) && !macAt(frame, 0, BROADCAST_MAC)) return this.counters.drop('eth_not_for_us');
+      this.receiveIpv4(port, frame, eth.payload, now, checksumKnownGood);
     } catch (err) {
       if (err instanceof WireError) this.counters.drop(err.reason);
       else {
@@ -161,10 +163,13 @@ export class Interface {
     return ip === this.cfg.gateway || ip === this.cfg.hostIp;
   }
 
-  private receiveIpv4(port: GuestPort, srcMac: Buffer, bytes: Buffer, now: number, checksumKnownGood: boolean): void {
+  /** `frame`: the whole Ethernet frame (its source MAC is read in place); `bytes`: its IPv4 payload. */
+  private receiveIpv4(port: GuestPort, frame: Buffer, bytes: Buffer, now: number, checksumKnownGood: boolean): void {
     let ip = Ipv4Packet.checked(bytes);
-    if (ip.src !== 0 && cidrContains(this.cfg.subnet, ip.src) && !this.isOurs(ip.src) && ip.src !== this.broadcastIp) {
-      const waiting = this.neighbors.learn(ip.src, srcMac, port, now);
+    const src = ip.src;
+    if (src !== 0 && cidrContains(this.cfg.subnet, src) && !this.isOurs(src) && src !== this.broadcastIp && !this.neighbors.refresh(src, frame, ETH_SRC_OFFSET, port, now)) {
+      const srcMac = frame.subarray(ETH_SRC_OFFSET, ETH_SRC_OFFSET + 6);
+      const waiting = this.neighbors.learn(src, srcMac, port, now);
       if (waiting.length > 0) this.flushPending(waiting, srcMac, port);
     }
     if (ip.isFragment) {
@@ -183,7 +188,7 @@ export class Interface {
     }
     switch (ip.protocol) {
       case IpProtocol.UDP:
-        return this.receiveUdp(port, srcMac, ip, local, now, checksumKnownGood);
+        return this.receiveUdp(port, frame.subarray(ETH_SRC_OFFSET, ETH_SRC_OFFSET + 6), ip, local, now, checksumKnownGood);
       case IpProtocol.TCP:
         return this.receiveTcp(ip, now, checksumKnownGood);
       case IpProtocol.ICMP:
@@ -342,7 +347,7 @@ export class Interface {
     for (const p of this.ports) this.write(p, buf);
   }
 
-  private flushPending(frames: Buffer[], mac: Buffer, port: GuestPort): void {
+  private flushPending(frames: readonly Buffer[], mac: Buffer, port: GuestPort): void {
     for (const f of frames) {
       mac.copy(f, 0);
       this.write(port, f);

@@ -4,7 +4,7 @@
  * §"Packet Reception": merge the sender into the table). Frames for a guest
  * address we have not seen wait briefly (bounded) while an ARP request goes out.
  */
-import type { Ipv4 } from '../wire/addr.js';
+import { macAt, type Ipv4 } from '../wire/addr.js';
 
 export interface GuestPort {
   readonly id: string;
@@ -21,6 +21,7 @@ export interface Neighbor {
 }
 
 const MAX_PENDING_PER_IP = 16;
+const NOTHING_WAITING: readonly Buffer[] = Object.freeze([]);
 const MAX_PENDING_IPS = 256;
 const PENDING_TTL_MS = 3000;
 
@@ -32,8 +33,21 @@ export class NeighborTable {
     return this.byIp.get(ip);
   }
 
+  /**
+   * The per-frame fast path: when ip is already known at the MAC in
+   * `frame[macOffset..+6]` via `port` and no frame waits for it, refresh the
+   * entry and return true (no allocation); otherwise return false, and the
+   * caller learns it.
+   */
+  refresh(ip: Ipv4, frame: Buffer, macOffset: number, port: GuestPort, now: number): boolean {
+    const known = this.byIp.get(ip);
+    if (!known || known.port !== port || !macAt(frame, macOffset, known.mac) || this.pending.has(ip)) return false;
+    known.seenAt = now;
+    return true;
+  }
+
   /** Learn (or refresh) ip -> mac via port; returns frames that were waiting for it. */
-  learn(ip: Ipv4, mac: Buffer, port: GuestPort, now: number): Buffer[] {
+  learn(ip: Ipv4, mac: Buffer, port: GuestPort, now: number): readonly Buffer[] {
     const known = this.byIp.get(ip);
     if (known && known.port === port && known.mac.equals(mac)) {
       known.seenAt = now;
@@ -41,7 +55,7 @@ export class NeighborTable {
       this.byIp.set(ip, { mac: Buffer.from(mac), port, seenAt: now });
     }
     const waiting = this.pending.get(ip);
-    if (!waiting) return [];
+    if (!waiting) return NOTHING_WAITING;
     this.pending.delete(ip);
     return waiting.frames;
   }

@@ -42,6 +42,11 @@ export function isBroadcastMac(mac: Buffer): boolean {
   return mac[0] === 0xff && mac[1] === 0xff && mac[2] === 0xff && mac[3] === 0xff && mac[4] === 0xff && mac[5] === 0xff;
 }
 
+/** Whether the 6 bytes of `buf` at `offset` are `mac`, compared in place (no view allocated). */
+export function macAt(buf: Buffer, offset: number, mac: Buffer): boolean {
+  return buf[offset] === mac[0] && buf[offset + 1] === mac[1] && buf[offset + 2] === mac[2] && buf[offset + 3] === mac[3] && buf[offset + 4] === mac[4] && buf[offset + 5] === mac[5];
+}
+
 export function isMulticastMac(mac: Buffer): boolean {
   return (mac[0] & 1) === 1;
 }

@@ -101,6 +101,39 @@ describe('Interface: ARP (RFC 826)', () => {
   });
 });
 
+describe('Interface: Ethernet addressing and neighbours learned from IPv4', () => {
+  const OTHER_MAC = parseMac('52:54:00:aa:bb:cc')!;
+  const withMacs = (frame: Buffer, dst: Buffer | null, src: Buffer | null) => {
+    if (dst) dst.copy(frame, 0);
+    if (src) src.copy(frame, 6);
+    return frame;
+  };
+
+  it('takes frames for the gateway MAC and broadcast, and drops frames for any other MAC as eth_not_for_us', () => {
+    const { iface, port, counters } = setup();
+    iface.receive(port, withMacs(echoRequest(GATEWAY, 1), OTHER_MAC, null), 0);
+    expect(port.sent).to.have.length(0);
+    expect(counters.get('drop.eth_not_for_us')).to.equal(1);
+    iface.receive(port, withMacs(echoRequest(GATEWAY, 2), BROADCAST_MAC, null), 0);
+    iface.receive(port, echoRequest(GATEWAY, 3), 0);
+    expect(port.sent, 'broadcast and unicast to the gateway are answered').to.have.length(2);
+  });
+
+  it('refreshes a known neighbour on every frame and follows a guest whose MAC changes', () => {
+    const { iface, port } = setup();
+    iface.receive(port, echoRequest(GATEWAY, 1), 10);
+    expect(iface.neighbors.lookup(GUEST)?.mac.equals(GUEST_MAC)).to.equal(true);
+    iface.receive(port, echoRequest(GATEWAY, 2), 20);
+    expect(iface.neighbors.lookup(GUEST)?.seenAt, 'same MAC: refreshed in place').to.equal(20);
+    const moved = withMacs(echoRequest(GATEWAY, 3), null, OTHER_MAC);
+    iface.receive(port, moved, 30);
+    expect(iface.neighbors.lookup(GUEST)?.mac.equals(OTHER_MAC), 'new MAC learned').to.equal(true);
+    moved.fill(0, 0, 12); // the table keeps its own copy, not a view of the frame
+    expect(iface.neighbors.lookup(GUEST)?.mac.equals(OTHER_MAC)).to.equal(true);
+    expect(EthernetFrame.checked(port.sent[2]).dst.equals(OTHER_MAC), 'the reply goes to the new MAC').to.equal(true);
+  });
+});
+
 describe('Interface: ICMP echo (RFC 792)', () => {
   it('answers echo to the gateway with the same identifier, sequence and data', () => {
     const { iface, port } = setup();
