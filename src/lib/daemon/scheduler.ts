@@ -21,6 +21,10 @@ export interface Pollable {
 
 const MAX_IMMEDIATE_RERUNS = 64;
 
+/** The scheduler's mark on a task listed for this turn's flush. */
+const DIRTY = Symbol('hnet.scheduler.dirty');
+type Marked = Pollable & { [DIRTY]?: boolean };
+
 interface Entry {
   at: number;
   /** null once superseded or cancelled: the heap drops it lazily, but must not keep the task alive. */
@@ -40,10 +44,16 @@ export class Scheduler {
   private readonly due = new Map<Pollable, Entry>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
-  private readonly dirty = new Set<Pollable>();
+  /**
+   * Tasks to poll at the end of this turn, in the order first marked, and the
+   * list of the flush running now; swapped each turn. Membership is a mark on
+   * the task (DIRTY), and slots are reused (a count, not length = 0), because
+   * a Set's clear() and an array's truncation each allocated on every turn.
+   */
+  private dirty: Array<Marked | null> = [];
+  private dirtyCount = 0;
+  private running: Array<Marked | null> = [];
   private flushScheduled = false;
-  /** The tasks of the running flush (reused: no array per flush). */
-  private readonly batch: Pollable[] = [];
   private stopped = false;
   /** Consecutive immediate re-runs per task, so a task that is always due cannot spin the loop. */
   private readonly reruns = new Map<Pollable, number>();
@@ -85,14 +95,17 @@ export class Scheduler {
     const e = this.due.get(task);
     if (e) e.task = null;
     this.due.delete(task);
-    this.dirty.delete(task);
+    (task as Marked)[DIRTY] = false; // a slot already listed is skipped
     this.reruns.delete(task);
   }
 
   /** Poll `task` at the end of this event-loop turn. */
   markDirty(task: Pollable): void {
     if (this.stopped) return;
-    this.dirty.add(task);
+    const t = task as Marked;
+    if (t[DIRTY] === true) return;
+    t[DIRTY] = true;
+    this.dirty[this.dirtyCount++] = t;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.busyPoll?.input(this.clock());
@@ -107,26 +120,42 @@ export class Scheduler {
     this.timer = null;
     this.heap = [];
     this.due.clear();
-    this.dirty.clear();
+    this.dirty.fill(null);
+    this.dirtyCount = 0;
     this.reruns.clear();
   }
 
   private readonly flushNow = (): void => this.flush();
-  /** Set.forEach with a bound callback: a for-of over the Set allocated an iterator every turn. */
-  private readonly addToBatch = (t: Pollable): void => void this.batch.push(t);
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
-    // Copied out first: a task polled here may mark itself (or others) dirty for the next turn.
-    const batch = this.batch;
-    this.dirty.forEach(this.addToBatch);
-    this.dirty.clear();
+    // Swapped out first: a task polled here may mark itself (or others) dirty for the next turn.
+    const batch = this.dirty;
+    const n = this.dirtyCount;
+    this.dirty = this.running;
+    this.dirtyCount = 0;
+    this.running = batch;
     const now = this.clock();
     try {
-      for (let i = 0; i < batch.length; i++) this.run(batch[i], now);
+      for (let i = 0; i < n; i++) {
+        const t = batch[i]!;
+        batch[i] = null;
+        if (t[DIRTY] !== true) continue; // cancelled after it was marked
+        t[DIRTY] = false;
+        this.run(t, now);
+      }
     } finally {
-      batch.length = 0;
+      // A task that threw (run reports it) leaves the rest unpolled this turn: keep them for the next.
+      for (let i = 0; i < n; i++) {
+        const t = batch[i];
+        if (t === null || t === undefined) continue;
+        batch[i] = null;
+        if (t[DIRTY] === true) {
+          t[DIRTY] = false;
+          this.markDirty(t);
+        }
+      }
     }
     if (this.busyPoll && !this.flushScheduled) this.busyPoll.idle(this.clock());
   }

@@ -59,6 +59,8 @@ const HOST_WRITE_BUDGET = 512 * 1024;
 /** Receive slabs shared by every relayed flow (at most 8 MiB idle). */
 const RX_SLABS = new SlabPool(128);
 const COALESCE_MS = 1;
+/** Fills a write slot once written, so the batch keeps no guest bytes alive. */
+const NO_CHUNK = Buffer.alloc(0);
 /** Payload of a segment or host read that is bulk data, not a request or a reply (busy-poll.ts). */
 const BULK_SEGMENT = 1024;
 const ignore = (): void => undefined;
@@ -146,8 +148,14 @@ export class TcpNat {
   intercept: ((dst: InterceptTarget) => GatewayService | undefined) | null = null;
   private flowCount = 0;
   private hostSockets = 0;
-  /** The chunks of one host write (pumps run one at a time: one array for all flows). */
+  /**
+   * The chunks of one host write (pumps run one at a time: one array for all
+   * flows). Slots are overwritten, never truncated: `length = 0` dropped the
+   * backing store, and the next push allocated a new one, on every write.
+   */
   private readonly writeBatch: Buffer[] = [];
+  /** The common write of one chunk, passed without building an array. */
+  private readonly oneChunk: Buffer[] = [NO_CHUNK];
 
   constructor(
     private readonly iface: Interface,
@@ -357,20 +365,26 @@ export class TcpNat {
     // a syscall per segment would cap throughput. Up to HOST_WRITE_BUDGET may
     // wait in the host stream before the guest's window closes.
     const batch = this.writeBatch;
+    const one = this.oneChunk;
     flow.pump = () => {
       flow.wantPump = false;
       flow.coalesceUntil = 0;
       while (!flow.hostBlocked) {
         let bytes = 0;
+        let k = 0;
         while (host.pendingBytes + bytes < HOST_WRITE_BUDGET) {
           const chunk = sock.read();
           if (!chunk) break;
-          batch.push(chunk);
+          batch[k++] = chunk;
           bytes += chunk.length;
         }
-        if (bytes === 0) break;
-        host.write(batch);
-        batch.length = 0;
+        if (k === 0) break;
+        if (k === 1) {
+          one[0] = batch[0];
+          host.write(one);
+        } else host.write(batch.slice(0, k));
+        one[0] = NO_CHUNK;
+        for (let i = 0; i < k; i++) batch[i] = NO_CHUNK;
         flow.bytesOut += bytes;
         if (host.pendingBytes >= HOST_WRITE_BUDGET) flow.hostBlocked = true;
       }

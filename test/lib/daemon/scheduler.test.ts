@@ -105,6 +105,36 @@ describe('Scheduler', () => {
     expect(t.calls).to.deep.equal([clock]);
   });
 
+  it('polls a task marked, cancelled and marked again in one turn exactly once', async () => {
+    const order: string[] = [];
+    const a: Pollable = { poll: () => (order.push('a'), Infinity) };
+    const b: Pollable = { poll: () => (order.push('b'), Infinity) };
+    s.markDirty(a);
+    s.markDirty(b);
+    s.cancel(a);
+    s.markDirty(a);
+    s.markDirty(b);
+    await turn();
+    await turn();
+    expect(order).to.deep.equal(['a', 'b']);
+  });
+
+  it('a task that marks itself during its poll runs again on the next turn, not in this flush', async () => {
+    let runs = 0;
+    const t: Pollable = {
+      poll: () => {
+        if (++runs < 3) s.markDirty(t);
+        return Infinity;
+      },
+    };
+    s.markDirty(t);
+    await turn();
+    expect(runs, 'once per turn').to.equal(1);
+    await turn();
+    await turn();
+    expect(runs).to.equal(3);
+  });
+
   it('keeps no reference to a cancelled task while its old deadline is still ahead', async () => {
     // A closed TCP flow must be garbage at once, not when its last timer would have fired.
     let ref: WeakRef<Pollable> | null = null;
