@@ -132,6 +132,11 @@ class TcpFlow implements Pollable {
 }
 
 export class TcpNat {
+  /**
+   * Flows by destination (ip:port), then by guest (ip:port). Destination
+   * first: a guest's connections share few destinations and use a new source
+   * port each, so keyed the other way every connection made a Map of its own.
+   */
   private readonly flows = new Map<number, Map<number, TcpFlow>>();
   private connecting = 0;
   private readonly connectTimeoutMs: number;
@@ -490,21 +495,21 @@ export class TcpNat {
   }
 
   private lookup(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): TcpFlow | undefined {
-    return this.flows.get(src * 65536 + srcPort)?.get(dst * 65536 + dstPort);
+    return this.flows.get(dst * 65536 + dstPort)?.get(src * 65536 + srcPort);
   }
 
   private insert(flow: TcpFlow): void {
-    const k1 = flow.guestIp * 65536 + flow.guestPort;
+    const k1 = flow.dstIp * 65536 + flow.dstPort;
     let inner = this.flows.get(k1);
     if (!inner) this.flows.set(k1, (inner = new Map()));
-    inner.set(flow.dstIp * 65536 + flow.dstPort, flow);
+    inner.set(flow.guestIp * 65536 + flow.guestPort, flow);
     this.flowCount++;
   }
 
   private remove(flow: TcpFlow): void {
-    const k1 = flow.guestIp * 65536 + flow.guestPort;
+    const k1 = flow.dstIp * 65536 + flow.dstPort;
     const inner = this.flows.get(k1);
-    if (!inner?.delete(flow.dstIp * 65536 + flow.dstPort)) return;
+    if (!inner?.delete(flow.guestIp * 65536 + flow.guestPort)) return;
     if (inner.size === 0) this.flows.delete(k1);
     this.flowCount--;
     flow.state = 'closed';

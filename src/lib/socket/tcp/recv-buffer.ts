@@ -17,6 +17,9 @@
 import { RetiredSlabs, SLAB_SIZE, type SlabPool } from './slab-pool.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 
+/** The slab before the first byte (shared: an empty Buffer per connection was an allocation each). */
+const NO_SLAB = Buffer.alloc(0);
+
 interface OooSegment {
   seq: number;
   data: Buffer;
@@ -29,7 +32,7 @@ export class ReceiveBuffer {
   oooBytes = 0;
   private ready: Buffer[] = [];
   private readyHead = 0;
-  private slab: Buffer = Buffer.alloc(0);
+  private slab: Buffer = NO_SLAB;
   private readPos = 0;
   private writePos = 0;
   private ooo: OooSegment[] = [];
@@ -92,7 +95,7 @@ export class ReceiveBuffer {
     this.retired = null; // any later slab is fresh memory, never recycled
     if (this.writePos === this.readPos && this.readyHead === this.ready.length && this.slab.length === SLAB_SIZE) {
       retired.pool.give(this.slab);
-      this.slab = Buffer.alloc(0);
+      this.slab = NO_SLAB;
       this.readPos = this.writePos = 0;
     }
   }
