@@ -21,15 +21,9 @@
  * daemon polls at most one window after its last answer; sparse traffic
  * shrinks the window to nothing.
  *
- * Polling, with a LoopReady probe (loop-probe.ts, Linux): one setImmediate
- * after the answer, then a spin on the probe until I/O is ready or the window
- * ends; the loop's next poll then finds the I/O at once. Without one: a
- * self-renewing setImmediate (while one is pending, libuv polls with a zero
- * timeout and new I/O runs on the next turn), which allocates and re-enters
- * JavaScript on every spin. `maxMs` 0 disables polling.
+ * Polling is a self-renewing setImmediate: while one is pending, libuv polls
+ * with a zero timeout, and new I/O runs on the next turn. `maxMs` 0 disables it.
  */
-import type { LoopReady } from './loop-probe.js';
-
 const START_MS = 0.01;
 
 /** The longest window by default: covers a loopback reply on a virtualised host; at most this much CPU per idle period. */
@@ -47,7 +41,6 @@ export class BusyPoll {
     readonly maxMs: number,
     private readonly clock: () => number,
     private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
-    private readonly loop: LoopReady | null = null,
   ) {}
 
   /** Everything pending was answered at `now`: poll for the current window before blocking. */
@@ -67,8 +60,6 @@ export class BusyPoll {
 
   /** Input arrived at `now`; the first input after idle() adapts the window. */
   input(now: number): void {
-    // A spin still pending from the last answer must not delay this input's flush.
-    this.until = 0;
     if (this.idleSince < 0) return;
     const idleFor = now - this.idleSince;
     this.idleSince = -1;
@@ -93,14 +84,6 @@ export class BusyPoll {
   }
 
   private readonly tick = (): void => {
-    const loop = this.loop;
-    if (loop !== null && loop.usable) {
-      while (this.clock() < this.until && !loop.ready()) {
-        // spin: nothing is ready yet
-      }
-      this.polling = false;
-      return;
-    }
     if (this.clock() < this.until) this.defer(this.tick);
     else this.polling = false;
   };

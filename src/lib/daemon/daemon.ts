@@ -14,7 +14,6 @@ import { IcmpNat } from '../nat/icmp.js';
 import { TcpNat } from '../nat/tcp.js';
 import { Scheduler, type Pollable } from './scheduler.js';
 import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll.js';
-import { loopReadyProbe } from './loop-probe.js';
 import type { Logger } from './log.js';
 import type { HomePaths } from './home.js';
 import type { Link, Transport } from '../phy/link.js';
@@ -91,7 +90,7 @@ export class Daemon {
 
   constructor(readonly opts: DaemonOptions) {
     const busyPollUs = opts.busyPollUs ?? DEFAULT_BUSY_POLL_US;
-    if (busyPollUs > 0) this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now(), undefined, loopReadyProbe());
+    if (busyPollUs > 0) this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now());
     this.iface = new Interface(opts.cfg, this.counters);
     this.switch = new L2Switch(opts.cfg.gatewayMac, this.counters);
     const clock = () => this.scheduler.now();

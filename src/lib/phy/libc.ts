@@ -4,8 +4,7 @@
  * (linux/if_tun.h), setns for entering a network namespace (setns(2)), and
  * the unix-datagram socket calls Node lacks (socket(2), bind(2), recvfrom(2),
  * sendto(2)), shutdown(2) for a relayed host socket with nothing left to
- * write, eventfd(2) and epoll_wait(2) for the loop probe (daemon/loop-probe.ts),
- * and read(2)/write(2) for a tap: fs.readSync reports EAGAIN by
+ * write, and read(2)/write(2) for a tap: fs.readSync reports EAGAIN by
  * throwing, which costs ~8.6 us against ~1.6 us here (measured on an empty
  * pipe) on every wakeup of a link that drains, and fs.writevSync costs ~0.9 us
  * more per frame than one write(2). Every wrapper returns the raw result and
@@ -37,8 +36,6 @@ export const ENOENT = 2;
 export const AF_UNSPEC = 0;
 /** shutdown(2): no more sends. */
 export const SHUT_WR = 1;
-export const EFD_NONBLOCK = 0o4000;
-export const EFD_CLOEXEC = 0o2000000;
 
 export interface Libc {
   ioctl(fd: number, req: number, arg: Buffer): number;
@@ -56,9 +53,6 @@ export interface Libc {
   read(fd: number, buf: Buffer, len: number): number;
   /** write(2): bytes written, or -1 with errno set. */
   write(fd: number, buf: Buffer, len: number): number;
-  eventfd(initval: number, flags: number): number;
-  /** epoll_wait(2): ready events copied into `events` (12 bytes each on x86-64), 0 on timeout, -1 with errno. */
-  epollWait(epfd: number, events: Buffer, maxEvents: number, timeoutMs: number): number;
   errno(): number;
 }
 
@@ -80,8 +74,6 @@ export function libc(): Libc {
   const shutdown = lib.func('int shutdown(int fd, int how)');
   const read = lib.func('intptr_t read(int fd, uint8_t *buf, size_t len)');
   const write = lib.func('intptr_t write(int fd, const uint8_t *buf, size_t len)');
-  const eventfd = lib.func('int eventfd(unsigned int initval, int flags)');
-  const epollWait = lib.func('int epoll_wait(int epfd, uint8_t *events, int maxevents, int timeout)');
   cached = {
     ioctl: (fd, req, arg) => ioctl(fd, req, 'uint8_t *', arg) as number,
     ioctlValue: (fd, req, value) => ioctl(fd, req, 'unsigned long', value) as number,
@@ -95,8 +87,6 @@ export function libc(): Libc {
     shutdown: (fd, how) => shutdown(fd, how) as number,
     read: (fd, b, l) => Number(read(fd, b, l)),
     write: (fd, b, l) => Number(write(fd, b, l)),
-    eventfd: (v, f) => eventfd(v, f) as number,
-    epollWait: (fd, ev, n, t) => epollWait(fd, ev, n, t) as number,
     errno: () => koffi.errno(),
   };
   return cached;

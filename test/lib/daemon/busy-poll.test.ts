@@ -103,66 +103,6 @@ describe('BusyPoll', () => {
     expect(h.pending()).to.equal(0);
   });
 
-  it('with a loop probe, spins on it once per answer and stops as soon as it reports I/O ready', () => {
-    let clock = 0;
-    const queue: Array<() => void> = [];
-    let asked = 0;
-    const loop = {
-      usable: true,
-      ready: () => {
-        asked++;
-        clock += 0.005; // each look costs 5 us
-        return asked === 4; // the guest answers during the fourth look
-      },
-    };
-    const bp = new BusyPoll(0.05, () => clock, (fn) => queue.push(fn), loop);
-    bp.window = 0.05;
-    bp.idle(clock);
-    expect(queue.length, 'one deferred tick after the answer').to.equal(1);
-    queue.shift()!();
-    expect(asked, 'spun until the probe said ready').to.equal(4);
-    expect(queue.length, 'and did not re-queue itself').to.equal(0);
-  });
-
-  it('with a loop probe, spins no longer than the window when nothing comes', () => {
-    let clock = 0;
-    const queue: Array<() => void> = [];
-    let asked = 0;
-    const loop = { usable: true, ready: () => ((clock += 0.005), asked++, false) };
-    const bp = new BusyPoll(0.05, () => clock, (fn) => queue.push(fn), loop);
-    bp.window = 0.02;
-    bp.idle(clock);
-    queue.shift()!();
-    expect(asked, 'four 5 us looks fill the 20 us window').to.equal(4);
-    expect(queue.length).to.equal(0);
-  });
-
-  it('does not spin for an answer whose next input has already arrived', () => {
-    let clock = 0;
-    const queue: Array<() => void> = [];
-    let asked = 0;
-    const loop = { usable: true, ready: () => (asked++, (clock += 0.005), false) };
-    const bp = new BusyPoll(0.05, () => clock, (fn) => queue.push(fn), loop);
-    bp.window = 0.05;
-    bp.idle(clock);
-    bp.input(clock); // I/O came in the same loop turn, before the deferred tick ran
-    queue.shift()!();
-    expect(asked, 'the flush for that input must not wait behind a spin').to.equal(0);
-  });
-
-  it('turns the loop as before when the probe is unusable', () => {
-    let clock = 0;
-    const queue: Array<() => void> = [];
-    const bp = new BusyPoll(0.05, () => clock, (fn) => queue.push(fn), { usable: false, ready: () => true });
-    bp.window = 0.02;
-    bp.idle(clock);
-    queue.shift()!();
-    expect(queue.length, 'self-renewing tick').to.equal(1);
-    clock += 1;
-    queue.shift()!();
-    expect(queue.length).to.equal(0);
-  });
-
   it('keeps a real event loop turning after a scheduler flush, and stops once the window has passed', async () => {
     let clock = 0;
     let turns = 0;
