@@ -39,6 +39,32 @@ function respond(q: DecodedPacket, udp: boolean): Buffer | null {
   return dnsPacket.encode({ ...base, flags: base.flags | 3, authorities: [soa] }); // NXDOMAIN
 }
 
+/**
+ * A UDP socket and `tcp` listening on one random port of 127.0.0.1. The port
+ * the kernel picks for UDP can be taken for TCP (another test's connection
+ * uses it as its local port): then both are tried again on a new one.
+ */
+export async function udpAndTcpOnOnePort(tcp: Server): Promise<{ udp: Socket; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const port = udp.address().port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, port };
+    } catch (err) {
+      udp.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
+  }
+}
+
 export class FakeUpstream {
   readonly seen: Seen[] = [];
   /** when set, every UDP answer is preceded by one with a wrong id (a spoof attempt) */
@@ -48,21 +74,6 @@ export class FakeUpstream {
   private tcp!: Server;
 
   async start(): Promise<void> {
-    this.udp = createSocket('udp4');
-    await new Promise<void>((r) => this.udp.bind(0, '127.0.0.1', r));
-    this.port = this.udp.address().port;
-    this.udp.on('message', (msg, rinfo) => {
-      const q = dnsPacket.decode(msg);
-      this.seen.push({ transport: 'udp', id: q.id!, name: q.questions![0].name, type: q.questions![0].type });
-      const out = respond(q, true);
-      if (!out) return;
-      if (this.spoofFirst) {
-        const fake = Buffer.from(out);
-        fake.writeUInt16BE((q.id! + 1) & 0xffff, 0);
-        this.udp.send(fake, rinfo.port, rinfo.address);
-      }
-      this.udp.send(out, rinfo.port, rinfo.address);
-    });
     this.tcp = createServer((conn) => {
       const framer = new DnsTcpFramer();
       conn.on('data', (chunk) => {
@@ -76,9 +87,18 @@ export class FakeUpstream {
       conn.on('error', () => undefined);
     });
     // TCP on the same port number as UDP, as a real nameserver
-    await new Promise<void>((resolve, reject) => {
-      this.tcp.once('error', reject);
-      this.tcp.listen(this.port, '127.0.0.1', () => resolve());
+    ({ udp: this.udp, port: this.port } = await udpAndTcpOnOnePort(this.tcp));
+    this.udp.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg);
+      this.seen.push({ transport: 'udp', id: q.id!, name: q.questions![0].name, type: q.questions![0].type });
+      const out = respond(q, true);
+      if (!out) return;
+      if (this.spoofFirst) {
+        const fake = Buffer.from(out);
+        fake.writeUInt16BE((q.id! + 1) & 0xffff, 0);
+        this.udp.send(fake, rinfo.port, rinfo.address);
+      }
+      this.udp.send(out, rinfo.port, rinfo.address);
     });
   }
 

@@ -5,23 +5,16 @@
  * and the server forwards to a FakeUpstream. Everything stays on 127.0.0.1.
  */
 import { expect } from 'chai';
-import { createSocket, type Socket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { createServer, type Server } from 'node:net';
 import { Counters } from '../../../../src/lib/counters.js';
 import { DnsServer } from '../../../../src/lib/services/dns/server.js';
 import { DnsTcpFramer } from '../../../../src/lib/services/dns/tcp-framer.js';
 import { parseIpv4 } from '../../../../src/lib/wire/addr.js';
-import { BIG_TXT, FakeUpstream } from './fake-upstream.js';
+import { BIG_TXT, FakeUpstream, udpAndTcpOnOnePort } from './fake-upstream.js';
 
 /** Serve `dns` on 127.0.0.1 (one port for UDP and TCP). */
 async function serve(dns: DnsServer): Promise<{ port: number; close: () => Promise<void>; tcpQueries: () => number }> {
-  const udp: Socket = createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-  const port = udp.address().port;
-  udp.on('message', (msg, rinfo) => {
-    void dns.handleUdp(msg).then((reply) => reply && udp.send(reply, rinfo.port, rinfo.address));
-  });
   let tcpQueries = 0;
   const tcp: Server = createServer((conn) => {
     const framer = new DnsTcpFramer();
@@ -33,9 +26,9 @@ async function serve(dns: DnsServer): Promise<{ port: number; close: () => Promi
     });
     conn.on('error', () => undefined);
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
+  const { udp, port } = await udpAndTcpOnOnePort(tcp);
+  udp.on('message', (msg, rinfo) => {
+    void dns.handleUdp(msg).then((reply) => reply && udp.send(reply, rinfo.port, rinfo.address));
   });
   return {
     port,
