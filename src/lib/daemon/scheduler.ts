@@ -146,7 +146,8 @@ export class Scheduler {
         this.run(t, now);
       }
     } finally {
-      // A task that threw (run reports it) leaves the rest unpolled this turn: keep them for the next.
+      // run() reports a task's own error; only a failing onTaskError ends the loop early. The
+      // tasks not reached are still marked: list them for the next turn rather than lose them.
       for (let i = 0; i < n; i++) {
         const t = batch[i];
         if (t === null || t === undefined) continue;
