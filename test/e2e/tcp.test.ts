@@ -201,7 +201,7 @@ for (const mtu of [1500, 65520]) {
 
       it(`c. still moves ${BULK / MiB} MiB each way with sha256-equal ends`, async () => {
         const down = await tool(lossy.guest, [HOST, String(blast.port), 'down', String(BULK)]);
-        expect(down).to.deep.include({ ok: true, sha256: [expectedSha256(BULK)] });
+        expect(down, `the download's report: ${JSON.stringify(down)}`).to.deep.include({ ok: true, sha256: [expectedSha256(BULK)] });
         const up = await tool(lossy.guest, [HOST, String(blast.port), 'up', String(BULK)]);
         expect(up.serverSha256).to.equal(expectedSha256(BULK));
       });
