@@ -115,6 +115,19 @@ describe('tap transport (Linux, netns)', function () {
     expect(link.stats.drops.tx_closed).to.equal(1);
   });
 
+  it('reports the link closed when the tap is deleted under it, and keeps serving nothing on it', async () => {
+    const name = `hntt${uniqueSuffix()}`;
+    const { link } = await attach(name);
+    let closes = 0;
+    link.onClose = () => closes++;
+    await ns.exec('ip', ['link', 'del', 'dev', name]);
+    const until = Date.now() + 5000;
+    while (closes === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(closes, 'onClose fired once').to.equal(1);
+    link.send(Buffer.alloc(60));
+    expect(link.stats.drops.tx_closed).to.equal(1);
+  });
+
   it('leaves a pre-existing persistent tap in place', async () => {
     const name = `hntt${uniqueSuffix()}`;
     await ns.exec('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap']);

@@ -17,11 +17,10 @@
  * ends only the read side, and the handle closes itself once both sides have
  * ended (our shutdown done and the host's FIN seen), or on error or destroy().
  */
-import { getSystemErrorName } from 'node:util';
 import type { HostEvents, HostStream } from './host-stream.js';
 import { HOST_READ_BUFFER } from './host-rx.js';
 import { SHUT_WR, libc } from '../phy/libc.js';
-import { nodeBinding } from '../phy/fd-watch.js';
+import { nodeBinding, uvErrorName } from '../phy/fd-watch.js';
 
 interface Req {
   oncomplete: (status: number) => void;
@@ -94,13 +93,6 @@ function onHandleClosed(this: TcpHandle): void {
 /** libuv's UV_EOF. */
 const UV_EOF = -4095;
 
-function errorName(status: number): string {
-  try {
-    return getSystemErrorName(status);
-  } catch {
-    return `UV${status}`;
-  }
-}
 
 export interface RawConnectHooks {
   /** The connect finished: null on success, else the error's name (ECONNREFUSED, ...). Not called once destroyed. */
@@ -138,7 +130,7 @@ export class RawTcpHost implements HostStream {
   private afterConnect(status: number): void {
     if (this.closed) return;
     if (status !== 0) {
-      const name = errorName(status);
+      const name = uvErrorName(status);
       const hooks = this.hooks;
       this.destroy();
       hooks?.connected(name);
@@ -258,7 +250,7 @@ export class RawTcpHost implements HostStream {
 
   private fail(status: number): void {
     if (this.closed) return;
-    this.events?.error(errorName(status));
+    this.events?.error(uvErrorName(status));
     this.destroy();
   }
 }

@@ -11,14 +11,12 @@
  * N up`. A tap we created is not persistent: it disappears when we close its
  * fd. A pre-existing persistent tap is left in place.
  *
- * Reading: the fd is wrapped in libuv's event loop through
- * process.binding('pipe_wrap') (a Pipe handle opened on the fd, fed to a
- * net.Socket with `onread`). Each read() on a tap returns exactly one frame;
+ * Reading: the fd is read by libuv's event loop through a Pipe handle
+ * opened on it (fd-watch.ts readFd: no net.Socket, so no stream state
+ * machine per frame). Each read() on a tap returns exactly one frame;
  * each wakeup drains the queue (see drain()) into ONE reused buffer, so there is no
  * threadpool hop and no allocation per frame (fs.read would cost one
- * threadpool round trip per frame). process.binding is deprecated but stable
- * in Node 20-22 and there is no public API to poll an arbitrary fd; if it
- * disappears, this file is the one place to change.
+ * threadpool round trip per frame).
  * Writing: one fs.writeSync per frame on the non-blocking fd; EAGAIN (queue
  * full) and EIO (device down) are counted as drops, never thrown.
  *
@@ -32,7 +30,6 @@
  * gsoSize (header gso TCPV4), which the guest kernel takes as one GRO'd train.
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -40,6 +37,7 @@ import { HnetError, PermissionError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
 import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
 import { segmentTcpFrame } from './gso.js';
+import { readFd, type FdReader } from './fd-watch.js';
 import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
 import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
@@ -164,22 +162,6 @@ function setOffload(tun: number): boolean {
   return c.ioctl(tun, TUNSETVNETHDRSZ, arg) === 0 && c.ioctlValue(tun, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) === 0;
 }
 
-interface PipeHandle {
-  open(fd: number): number;
-}
-
-/** Wrap a pollable fd in a libuv Pipe handle (see the module comment). */
-function pipeHandle(fd: number): PipeHandle {
-  const binding = (process as unknown as { binding(name: string): unknown }).binding('pipe_wrap') as {
-    Pipe: new (type: number) => PipeHandle;
-    constants: { SOCKET: number };
-  };
-  const h = new binding.Pipe(binding.constants.SOCKET);
-  const rc = h.open(fd);
-  if (rc !== 0) throw new HnetError('HNET_TAP', `cannot poll the tap fd (uv error ${rc})`);
-  return h;
-}
-
 /** errno names by number (os.constants.errno), for koffi's raw errno; the first name wins (EAGAIN, not its alias EWOULDBLOCK). */
 const ERRNO_NAMES = new Map<number, string>();
 for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
@@ -210,8 +192,8 @@ function writeTxVnetHdr(h: Buffer, frame: Buffer, gsoSize: number, partialCsum: 
 }
 
 export class TapLink extends BaseLink {
-  private readonly sock: Socket;
-  private readonly closedP: Promise<void>;
+  private readonly reader: FdReader;
+  private closedP: Promise<void> = Promise.resolve();
   /** The virtio-net header written in front of every frame (offload only); reused. */
   private readonly txHdr = Buffer.alloc(VNET_HDR_LEN);
   private readonly txIov: Buffer[] = [this.txHdr, this.txHdr];
@@ -229,25 +211,23 @@ export class TapLink extends BaseLink {
     readonly offload = false,
   ) {
     super(nextLinkId('tap'), 'tap', mtu);
-    const handle = pipeHandle(fd);
     const readBuf = Buffer.allocUnsafe(Math.max(MAX_MTU, MAX_GSO_FRAME) + VNET_HDR_LEN + 64);
-    this.sock = new Socket({
-      handle,
-      readable: true,
-      writable: false,
-      onread: {
-        buffer: readBuf,
-        callback: (nread: number, buf: Uint8Array) => {
-          this.receive(buf as Buffer, nread);
-          if (this.shouldDrain(buf as Buffer, nread)) this.drain(buf as Buffer);
-        },
+    this.reader = readFd(
+      fd,
+      'the tap fd',
+      readBuf,
+      (n) => {
+        this.receive(readBuf, n);
+        if (this.shouldDrain(readBuf, n)) this.drain(readBuf);
       },
-    } as unknown as ConstructorParameters<typeof Socket>[0]);
-    this.sock.on('error', (err: NodeJS.ErrnoException) => {
-      countDrop(this.stats, 'io_error');
-      this.log?.warn('tap read failed', { tap: name, error: err.code ?? err.message });
-    });
-    this.closedP = new Promise((res) => this.sock.once('close', () => (this.notifyClose(), res())));
+      (err) => {
+        if (err) {
+          countDrop(this.stats, 'io_error');
+          this.log?.warn('tap read failed', { tap: name, error: err });
+        }
+        void this.close();
+      },
+    );
   }
 
   /**
@@ -387,9 +367,10 @@ export class TapLink extends BaseLink {
   }
 
   async close(): Promise<void> {
-    if (!this.sock.destroyed) {
+    if (!this.closed) {
       this.closed = true;
-      this.sock.destroy(); // closes the fd; a non-persistent tap we created disappears with it
+      // Closes the fd; a non-persistent tap we created disappears with it.
+      this.closedP = this.reader.close().then(() => this.notifyClose());
     }
     await this.closedP;
     if (this.created && (await linkExists(this.name, this.netns))) {
