@@ -137,26 +137,12 @@ export class Scheduler {
     this.dirtyCount = 0;
     this.running = batch;
     const now = this.clock();
-    try {
-      for (let i = 0; i < n; i++) {
-        const t = batch[i]!;
-        batch[i] = null;
-        if (t[DIRTY] !== true) continue; // cancelled after it was marked
-        t[DIRTY] = false;
-        this.run(t, now);
-      }
-    } finally {
-      // run() reports a task's own error; only a failing onTaskError ends the loop early. The
-      // tasks not reached are still marked: list them for the next turn rather than lose them.
-      for (let i = 0; i < n; i++) {
-        const t = batch[i];
-        if (t === null || t === undefined) continue;
-        batch[i] = null;
-        if (t[DIRTY] === true) {
-          t[DIRTY] = false;
-          this.markDirty(t);
-        }
-      }
+    for (let i = 0; i < n; i++) {
+      const t = batch[i]!;
+      batch[i] = null;
+      if (t[DIRTY] !== true) continue; // cancelled after it was marked
+      t[DIRTY] = false;
+      this.run(t, now); // never throws: a task's error is reported and contained there
     }
     if (this.busyPoll && !this.flushScheduled) this.busyPoll.idle(this.clock());
   }
@@ -166,8 +152,13 @@ export class Scheduler {
     try {
       next = task.poll(now);
     } catch (err) {
-      // A bug in one task (one TCP flow, say) must not take the daemon and every other guest down.
-      this.onTaskError(task, err as Error);
+      // A bug in one task (one TCP flow, say) must not take the daemon and every other guest down,
+      // nor, through a failing report, stall the rest of the flush (they stay marked, never polled).
+      try {
+        this.onTaskError(task, err as Error);
+      } catch {
+        // the report failed; the task is still cancelled below
+      }
       this.cancel(task);
       return;
     }

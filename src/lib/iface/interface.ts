@@ -13,7 +13,7 @@
 import { Counters, type Counter } from '../counters.js';
 import { BROADCAST_MAC, cidrContains, macAt, prefixMask, type Ipv4 } from '../wire/addr.js';
 import { WireError } from '../wire/errors.js';
-import { ETHERNET_HEADER_LEN, EthernetFrame, EtherType, emitEthernetHeader } from '../wire/ethernet.js';
+import { ETHERNET_HEADER_LEN, ETHERNET_SRC_OFFSET, EthernetFrame, EtherType, emitEthernetHeader } from '../wire/ethernet.js';
 import { ArpOperation, ArpPacket, ArpRepr, ARP_LEN } from '../wire/arp.js';
 import { IPV4_HEADER_LEN, IpProtocol, Ipv4Packet, Ipv4Repr, emitFragmentHeader, planFragments } from '../wire/ipv4.js';
 import { Icmpv4Packet, Icmpv4Type } from '../wire/icmpv4.js';
@@ -67,8 +67,6 @@ export interface InterfaceHandlers {
 }
 
 const MAX_FRAME = 65536 + 64;
-/** Where the source MAC sits in an Ethernet header. */
-const ETH_SRC_OFFSET = 6;
 /** Where the IPv4 payload starts in the tx buffer. */
 const IP_PAYLOAD_OFFSET = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
 
@@ -140,7 +138,7 @@ export class Interface {
       if (type !== EtherType.IPv4) return this.counters.drop('eth_unknown_type');
       // Compared in place: the address views cost an allocation each on every frame.
       if (!macAt(frame, 0, this.cfg.gatewayMac) && !macAt(frame, 0, BROADCAST_MAC)) return this.counters.drop('eth_not_for_us');
-      this.receiveIpv4(port, frame, eth.payload, now, checksumKnownGood);
+      this.receiveIpv4(port, eth, now, checksumKnownGood);
     } catch (err) {
       if (err instanceof WireError) this.counters.drop(err.reason);
       else {
@@ -172,12 +170,12 @@ export class Interface {
     return ip === this.cfg.gateway || ip === this.cfg.hostIp;
   }
 
-  /** `frame`: the whole Ethernet frame (its source MAC is read in place); `bytes`: its IPv4 payload. */
-  private receiveIpv4(port: GuestPort, frame: Buffer, bytes: Buffer, now: number, checksumKnownGood: boolean): void {
-    let ip = Ipv4Packet.checked(bytes);
+  /** The source MAC is read in place on the per-frame path; `eth.src` (a view) only where it is kept or learned. */
+  private receiveIpv4(port: GuestPort, eth: EthernetFrame, now: number, checksumKnownGood: boolean): void {
+    let ip = Ipv4Packet.checked(eth.payload);
     const src = ip.src;
-    if (src !== 0 && cidrContains(this.cfg.subnet, src) && !this.isOurs(src) && src !== this.broadcastIp && !this.neighbors.refresh(src, frame, ETH_SRC_OFFSET, port, now)) {
-      const srcMac = frame.subarray(ETH_SRC_OFFSET, ETH_SRC_OFFSET + 6);
+    if (src !== 0 && cidrContains(this.cfg.subnet, src) && !this.isOurs(src) && src !== this.broadcastIp && !this.neighbors.refresh(src, eth.buf, ETHERNET_SRC_OFFSET, port, now)) {
+      const srcMac = eth.src;
       const waiting = this.neighbors.learn(src, srcMac, port, now);
       if (waiting.length > 0) this.flushPending(waiting, srcMac, port);
     }
@@ -197,7 +195,7 @@ export class Interface {
     }
     switch (ip.protocol) {
       case IpProtocol.UDP:
-        return this.receiveUdp(port, frame.subarray(ETH_SRC_OFFSET, ETH_SRC_OFFSET + 6), ip, local, now, checksumKnownGood);
+        return this.receiveUdp(port, eth.src, ip, local, now, checksumKnownGood);
       case IpProtocol.TCP:
         return this.receiveTcp(ip, now, checksumKnownGood);
       case IpProtocol.ICMP:

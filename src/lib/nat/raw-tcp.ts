@@ -20,7 +20,7 @@
 import type { HostEvents, HostStream } from './host-stream.js';
 import { HOST_READ_BUFFER } from './host-rx.js';
 import { SHUT_WR, libc } from '../phy/libc.js';
-import { nodeBinding, uvErrorName } from '../phy/fd-watch.js';
+import { UV_EOF, nodeBinding, uvErrorName } from '../phy/fd-watch.js';
 
 interface Req {
   oncomplete: (status: number) => void;
@@ -89,10 +89,6 @@ function onHandleClosed(this: TcpHandle): void {
   this.owner = undefined;
   owner?.handleClosed();
 }
-
-/** libuv's UV_EOF. */
-const UV_EOF = -4095;
-
 
 export interface RawConnectHooks {
   /** The connect finished: null on success, else the error's name (ECONNREFUSED, ...). Not called once destroyed. */

@@ -29,8 +29,8 @@ export function pipeHandle(fd: number, what: string): PipeHandle {
   return h;
 }
 
-/** libuv's UV_EOF. */
-const UV_EOF = -4095;
+/** libuv's UV_EOF: a stream handle's read reports the end this way. */
+export const UV_EOF = -4095;
 
 interface ReadingPipe extends PipeHandle {
   onread: () => void;

@@ -14,7 +14,9 @@ export const EtherType = { IPv4: 0x0800, ARP: 0x0806, IPv6: 0x86dd } as const;
 
 // Field offsets.
 const DST = 0;
-const SRC = 6;
+/** Where the source MAC sits in the header. */
+export const ETHERNET_SRC_OFFSET = 6;
+const SRC = ETHERNET_SRC_OFFSET;
 const TYPE = 12;
 
 export class EthernetFrame {

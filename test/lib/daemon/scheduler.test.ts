@@ -90,6 +90,25 @@ describe('Scheduler', () => {
     expect(good.calls).to.have.length(1);
   });
 
+  it('polls the rest of the turn, and later turns, even when reporting a task error fails', async () => {
+    s.onTaskError = () => {
+      throw new Error('the report failed too');
+    };
+    const bad = task(() => {
+      throw new Error('boom');
+    });
+    const good = task();
+    s.markDirty(bad);
+    s.markDirty(good);
+    await turn();
+    await turn();
+    expect(good.calls, 'polled in the same flush').to.have.length(1);
+    s.markDirty(good);
+    await turn();
+    await turn();
+    expect(good.calls, 'and marked again later').to.have.length(2);
+  });
+
   it('never polls a cancelled task, dirty or scheduled, and polls it again once rescheduled', async () => {
     const t = task();
     s.schedule(t, clock + 5);
