@@ -38,6 +38,12 @@ async function status(d: DaemonProcess): Promise<{ counters: Record<string, numb
   return JSON.parse(stdout) as { counters: Record<string, number> };
 }
 
+/** What a failed transfer's message should carry: the daemon's TCP and drop counters and its last log lines. */
+async function daemonReport(d: DaemonProcess): Promise<string> {
+  const counters = Object.entries((await status(d)).counters).filter(([k]) => /^(tcp|drop)/.test(k));
+  return `\ndaemon counters: ${JSON.stringify(Object.fromEntries(counters))}\ndaemon log (tail):\n${d.stderr().split('\n').slice(-30).join('\n')}`;
+}
+
 async function openHostSockets(d: DaemonProcess): Promise<number> {
   return (await status(d)).counters.tcp_host_sockets ?? NaN;
 }
@@ -184,9 +190,11 @@ for (const mtu of [1500, 65520]) {
 
       it(`c. still moves ${BULK / MiB} MiB each way with sha256-equal ends`, async () => {
         const up = await tool(impaired.guest, [HOST, String(blast.port), 'up', String(BULK)]);
-        expect(up.serverSha256).to.equal(expectedSha256(BULK));
+        const upWhy = up.serverSha256 === expectedSha256(BULK) ? '' : await daemonReport(impaired.daemon);
+        expect(up.serverSha256, `the upload's report: ${JSON.stringify(up)}${upWhy}`).to.equal(expectedSha256(BULK));
         const down = await tool(impaired.guest, [HOST, String(blast.port), 'down', String(BULK)]);
-        expect(down).to.deep.include({ ok: true, sha256: [expectedSha256(BULK)] });
+        const downWhy = down.ok === true ? '' : await daemonReport(impaired.daemon);
+        expect(down, `the download's report: ${JSON.stringify(down)}${downWhy}`).to.deep.include({ ok: true, sha256: [expectedSha256(BULK)] });
         const counters = (await status(impaired.daemon)).counters;
         if (!netem) expect(counters['drop.link_rx_fault_injected'], 'frames dropped by the impairment').to.be.greaterThan(0);
       });
@@ -201,9 +209,11 @@ for (const mtu of [1500, 65520]) {
 
       it(`c. still moves ${BULK / MiB} MiB each way with sha256-equal ends`, async () => {
         const down = await tool(lossy.guest, [HOST, String(blast.port), 'down', String(BULK)]);
-        expect(down, `the download's report: ${JSON.stringify(down)}`).to.deep.include({ ok: true, sha256: [expectedSha256(BULK)] });
+        const downWhy = down.ok === true ? '' : await daemonReport(lossy.daemon);
+        expect(down, `the download's report: ${JSON.stringify(down)}${downWhy}`).to.deep.include({ ok: true, sha256: [expectedSha256(BULK)] });
         const up = await tool(lossy.guest, [HOST, String(blast.port), 'up', String(BULK)]);
-        expect(up.serverSha256).to.equal(expectedSha256(BULK));
+        const upWhy = up.serverSha256 === expectedSha256(BULK) ? '' : await daemonReport(lossy.daemon);
+        expect(up.serverSha256, `the upload's report: ${JSON.stringify(up)}${upWhy}`).to.equal(expectedSha256(BULK));
       });
     });
   });

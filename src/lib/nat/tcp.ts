@@ -414,7 +414,8 @@ export class TcpNat {
       host.resume();
     };
     sock.onReset = () => {
-      this.counters.inc('tcp.resets');
+      // The guest reset the connection, or we gave up retransmitting to it (RFC 9293 §3.8.3 R2).
+      this.counters.inc(sock.closeReason === 'timeout' ? 'tcp.retransmit_give_ups' : 'tcp.resets');
       host.destroy();
     };
     sock.onClosed = () => this.remove(flow);
@@ -440,6 +441,7 @@ export class TcpNat {
         if (host.kernel) sock.releaseAllRead();
         // Closed without an orderly end (destroyed by its side): the guest learns by RST.
         if (flow.state === 'open' && !host.readEnded && sock.state !== TcpState.CLOSED) {
+          this.counters.inc('tcp.host_closed_abruptly');
           sock.abort();
           this.scheduler.markDirty(flow);
         }

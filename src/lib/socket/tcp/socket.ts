@@ -327,6 +327,9 @@ export class TcpSocket extends TcpOutput {
         return this.drop('synrcvd_bad_ack');
       }
       this.sndUna = seqAdd(this.iss, 1);
+      // A retransmitted SYN may have rewound SND.NXT to resend the SYN-ACK
+      // (above); acknowledged now, nothing below SND.UNA is ever sent again.
+      if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
       this.handshakeRtt(now, seg);
       this.sndWnd = seg.window << this.sndShift;
       this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);

@@ -87,6 +87,32 @@ describe('TCP SYN-RECEIVED', () => {
     expect(third[0].seq).to.equal(OUR_ISS);
   });
 
+  it('establishes cleanly when a retransmitted SYN and the ACK of our SYN-ACK arrive in one batch', () => {
+    // Both ends time out at 1 s: our second SYN-ACK crosses the peer's second
+    // SYN. The SYN rewinds SND.NXT to resend the SYN-ACK; the peer's ACK (with
+    // its first data) lands before we dispatch. Once the SYN is acknowledged
+    // there is nothing to resend below SND.UNA.
+    const sock = TcpSocket.fromSyn(0, LOCAL, REMOTE, synFromPeer(), config());
+    let closed = 0;
+    sock.onClosed = () => closed++;
+    sock.accept(0);
+    drain(sock, 0); // the first SYN-ACK, lost
+    drain(sock, 1000); // the timeout's SYN-ACK
+    sock.process(1010, synFromPeer());
+    sock.process(1010, seg({ seq: add(PEER_ISS, 1), ack: add(OUR_ISS, 1), flags: F.ACK | F.PSH, payload: Buffer.from('0123456789abcdef') }));
+    expect(sock.state).to.equal(TcpState.ESTABLISHED);
+    const out = drain(sock, 1010);
+    out.push(...drain(sock, sock.pollAt())); // the delayed ACK of the data
+    expect(closed, 'the socket closed').to.equal(0);
+    expect(out.every((s) => s.payload.length === 0 && !has(s, F.SYN) && !has(s, F.RST)), 'only ACKs go out').to.equal(true);
+    expect(out.some((s) => s.ack === add(PEER_ISS, 17)), 'the data is acknowledged').to.equal(true);
+    expect(sock.read()?.toString()).to.equal('0123456789abcdef');
+    sock.send(Buffer.from('reply'));
+    const [data] = drain(sock, 1020);
+    expect(data.seq).to.equal(add(OUR_ISS, 1));
+    expect(data.payload.toString()).to.equal('reply');
+  });
+
   it('answers an ACK that does not acknowledge our SYN with <SEQ=SEG.ACK><CTL=RST>', () => {
     const sock = TcpSocket.fromSyn(0, LOCAL, REMOTE, synFromPeer(), config());
     sock.accept(0);
