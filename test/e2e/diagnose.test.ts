@@ -11,8 +11,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
-import { createNetns, requireRoot, spawnDaemon, useCleanup, REPO_ROOT, type Netns } from './harness/index.js';
+import { createNetns, freePorts, requireRoot, spawnDaemon, useCleanup, REPO_ROOT, type Netns } from './harness/index.js';
 import type { DiagnoseReport } from '../../src/lib/diagnose/report.js';
 import { ControlClient } from '../../src/lib/daemon/control-client.js';
 import { homePaths } from '../../src/lib/daemon/home.js';
@@ -22,14 +21,6 @@ interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** `hnet diagnose ...` in the host namespace. */
@@ -153,8 +144,7 @@ describe('e2e: hnet diagnose checks forwarded ports against a namespace guest', 
 
   it('passes a forward the guest answers, fails one the guest refuses (naming the guest port), then passes once it is removed', async () => {
     const client = new ControlClient(homePaths(home));
-    const good = await freePort();
-    const bad = await freePort();
+    const [good, bad] = await freePorts(2);
     await client.addPort({ proto: 'tcp', hostPort: good, guestIp: '192.168.65.2', guestPort: 8080 });
     await client.addPort({ proto: 'tcp', hostPort: bad, guestIp: '192.168.65.2', guestPort: 8081 });
     const r = await diagnoseHost(home, ['--json']);

@@ -14,7 +14,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, REPO_ROOT, requireRoot, run, spawnDaemon, useCleanup, type DaemonProcess, type Netns } from './harness/index.js';
+import { createNetns, freePorts, REPO_ROOT, requireRoot, run, spawnDaemon, useCleanup, type DaemonProcess, type Netns } from './harness/index.js';
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), 'tools');
 const GATEWAY = '192.168.65.1';
@@ -48,14 +48,6 @@ function hnetCli(args: string[]): Promise<{ code: number | null; stdout: string;
       resolve({ code, stdout, stderr, json });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function get(port: number, path: string, onData?: (b: Buffer) => void): Promise<{ status: number; body: Buffer }> {
@@ -132,7 +124,8 @@ describe('e2e: hnet ports (forwards from the host to a namespace guest)', functi
       server.stdout!.on('data', (d) => String(d).includes('ready') && res());
       server.once('exit', (c) => rej(new Error(`guest server exited ${c}`)));
     });
-    for (const k of ['http', 'udp', 'closed', 'taken', 'offline']) ports[k] = await freePort();
+    const roles = ['http', 'udp', 'closed', 'taken', 'offline'];
+    (await freePorts(roles.length)).forEach((p, i) => (ports[roles[i]] = p));
     await startDaemon();
   });
 

@@ -1,11 +1,12 @@
 /**
  * Host-side peers for e2e tests, bound to 127.0.0.1 only (ephemeral ports):
  * a UDP echo server and an HTTP server that records requests. Each returns
- * close(); pass a Cleanup to have it closed in `after`.
+ * close(); pass a Cleanup to have it closed in `after`. freePorts() picks
+ * TCP ports for a test to bind or forward later.
  */
 import { createSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import type { Cleanup } from './env.js';
 
 export interface UdpEchoServer {
@@ -90,4 +91,17 @@ export async function httpServer(
   };
   opts.cleanup?.add(`http ${port}`, () => server.close());
   return server;
+}
+
+/**
+ * `n` distinct free TCP ports on 127.0.0.1: every listener stays open until all
+ * are picked. One at a time, the kernel may hand back the port it just freed,
+ * and two roles sharing a port break each other's checks.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createTcpServer());
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+  const picked = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return picked;
 }
