@@ -122,6 +122,14 @@ export interface LinkOptions {
   delayMs: number;
   /** Encode every segment with the wire codec and parse it back (checksums, option layout). */
   wire?: boolean;
+  /**
+   * Arrivals are rounded up to multiples of this many ms, so segments land in
+   * one batch, all processed before the receiver dispatches: one turn of the
+   * daemon's loop reading several frames (0 or unset: no batching).
+   */
+  batchMs?: number;
+  /** Lose the n-th segment (0-based) sent toward b (toB) or toward a, on top of `loss`. */
+  dropNth?: { toA: ReadonlySet<number>; toB: ReadonlySet<number> };
 }
 
 /** Two sockets wired back to back through an unreliable link, driven by a fake clock. */
@@ -138,13 +146,20 @@ export class FakeLink {
     private readonly opts: LinkOptions,
   ) {}
 
+  private sentToA = 0;
+  private sentToB = 0;
+
   private send(toA: boolean, s: TcpRepr): void {
     if (this.opts.wire) s = this.viaWire(toA, s);
+    const nth = toA ? this.sentToA++ : this.sentToB++;
+    if ((toA ? this.opts.dropNth?.toA : this.opts.dropNth?.toB)?.has(nth)) return;
     if (this.rand() < this.opts.loss) return;
     const copies = this.rand() < this.opts.dup ? 2 : 1;
+    const batch = this.opts.batchMs ?? 0;
     for (let i = 0; i < copies; i++) {
       const extra = this.rand() < this.opts.reorder ? this.rand() * 4 * this.opts.delayMs : 0;
-      this.inFlight.push({ at: this.now + this.opts.delayMs + extra, toA, seg: clone(s) });
+      const at = this.now + this.opts.delayMs + extra;
+      this.inFlight.push({ at: batch > 0 ? Math.ceil(at / batch) * batch : at, toA, seg: clone(s) });
     }
   }
 
