@@ -108,6 +108,8 @@ export class RawTcpHost implements HostStream {
   private hooks: RawConnectHooks | null;
   private connected = false;
   private paused = false;
+  /** readStart() was called (with the connect; see startReading). */
+  private reading = false;
   private shutdownDone = false;
   private ending = false;
 
@@ -121,6 +123,23 @@ export class RawTcpHost implements HostStream {
     const err = this.handle.connect(req, address, port);
     // Reported from the loop, as the contract promises, never from inside the constructor.
     if (err !== 0) setImmediate(() => this.afterConnect(err));
+    else this.startReading();
+  }
+
+  /**
+   * Reading starts with the connect, not after it: libuv then registers the
+   * socket once for POLLIN|POLLOUT and modifies it when the connect completes.
+   * Started in the connect callback, it found the fd still registered for the
+   * connect (EPOLL_CTL_ADD failing with EEXIST, then MOD): one system call
+   * more per connection. No byte can arrive before the connect completes, and
+   * the relay attaches within the connect callback.
+   */
+  private startReading(): void {
+    const h = this.handle;
+    h.useUserBuffer(HOST_READ_BUFFER);
+    h.onread = () => this.onRead();
+    h.readStart();
+    this.reading = true;
   }
 
   private afterConnect(status: number): void {
@@ -140,23 +159,22 @@ export class RawTcpHost implements HostStream {
   attach(events: HostEvents): void {
     this.events = events;
     if (!this.connected || this.closed) return;
-    const h = this.handle;
-    h.useUserBuffer(HOST_READ_BUFFER);
-    h.onread = () => this.onRead();
-    if (!this.paused) h.readStart();
+    if (!this.paused && !this.reading) this.startReading();
   }
 
   private onRead(): void {
     const n = this.b.state[this.b.kReadBytesOrError];
     if (this.closed) return;
+    // Unreachable while the relay attaches in the connect callback; unattached, nobody wants the bytes.
+    if (this.events === null) return this.destroy();
     if (n > 0) {
-      if (!this.events!.data(HOST_READ_BUFFER, n) && !this.closed) this.pause();
+      if (!this.events.data(HOST_READ_BUFFER, n) && !this.closed) this.pause();
       return;
     }
     if (n === UV_EOF) {
       this.readEnded = true;
       this.handle.readStop();
-      this.events!.end();
+      this.events.end();
       if (this.shutdownDone) this.destroy();
       return;
     }
@@ -218,7 +236,7 @@ export class RawTcpHost implements HostStream {
 
   pause(): void {
     this.paused = true;
-    if (this.connected && !this.closed) this.handle.readStop();
+    if (this.reading && !this.closed) this.handle.readStop();
   }
 
   resume(): void {
