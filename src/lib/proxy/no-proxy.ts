@@ -55,8 +55,14 @@ function normaliseCidr(entry: string): string | undefined {
 }
 
 function normaliseOne(input: string): string | undefined {
-  let e = input.trim().toLowerCase();
-  e = e.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/\/$/, '');
+  let e = input.toLowerCase();
+  // Until nothing changes: stripping one layer can expose another (`! /` ->
+  // `! `, `http:// http://x` -> `http://x`), and a second normalisation
+  // must find nothing left to do.
+  for (let prev = ''; prev !== e; ) {
+    prev = e;
+    e = e.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/\/$/, '');
+  }
   if (e === '') return undefined;
   if (e === '<local>' || e === SIMPLE_MARKER) return SIMPLE_MARKER;
   if (e === '*' || e === '*.') return '*';

@@ -95,6 +95,8 @@ describe('no_proxy properties', () => {
         const once = normaliseNoProxy(entries, ctx);
         expect(normaliseNoProxy(once, ctx)).to.deep.equal(once);
       }),
+      // Found by CI: one layer of clean-up exposed another (a space before the slash, a scheme after a scheme).
+      { examples: [[['! /']], [['http:// http://x']]] },
     );
   });
 
