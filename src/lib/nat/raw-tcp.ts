@@ -108,8 +108,6 @@ export class RawTcpHost implements HostStream {
   private hooks: RawConnectHooks | null;
   private connected = false;
   private paused = false;
-  /** readStart() was called (with the connect; see startReading). */
-  private reading = false;
   private shutdownDone = false;
   private ending = false;
 
@@ -139,7 +137,6 @@ export class RawTcpHost implements HostStream {
     h.useUserBuffer(HOST_READ_BUFFER);
     h.onread = () => this.onRead();
     h.readStart();
-    this.reading = true;
   }
 
   private afterConnect(status: number): void {
@@ -156,10 +153,9 @@ export class RawTcpHost implements HostStream {
     this.hooks?.connected(null);
   }
 
+  /** Reading already runs (it started with the connect); the events get what it reads. */
   attach(events: HostEvents): void {
     this.events = events;
-    if (!this.connected || this.closed) return;
-    if (!this.paused && !this.reading) this.startReading();
   }
 
   private onRead(): void {
@@ -236,7 +232,7 @@ export class RawTcpHost implements HostStream {
 
   pause(): void {
     this.paused = true;
-    if (this.reading && !this.closed) this.handle.readStop();
+    if (!this.closed) this.handle.readStop();
   }
 
   resume(): void {

@@ -17,6 +17,19 @@ function task(next: (now: number, calls: number) => number = () => Infinity): Po
   };
 }
 
+/** Mark a task that throws ('boom'), then a good one, and let a flush run; returns the good one. */
+async function throwingThenGood(s: Scheduler): Promise<ReturnType<typeof task>> {
+  const bad = task(() => {
+    throw new Error('boom');
+  });
+  const good = task();
+  s.markDirty(bad);
+  s.markDirty(good);
+  await turn();
+  await turn();
+  return good;
+}
+
 describe('Scheduler', () => {
   let clock = 0;
   let s: Scheduler;
@@ -78,14 +91,7 @@ describe('Scheduler', () => {
   it('reports a task that throws and still polls the others in the same turn', async () => {
     const failed: Error[] = [];
     s.onTaskError = (_t, err) => failed.push(err);
-    const bad = task(() => {
-      throw new Error('boom');
-    });
-    const good = task();
-    s.markDirty(bad);
-    s.markDirty(good);
-    await turn();
-    await turn();
+    const good = await throwingThenGood(s);
     expect(failed.map((e) => e.message)).to.deep.equal(['boom']);
     expect(good.calls).to.have.length(1);
   });
@@ -94,14 +100,7 @@ describe('Scheduler', () => {
     s.onTaskError = () => {
       throw new Error('the report failed too');
     };
-    const bad = task(() => {
-      throw new Error('boom');
-    });
-    const good = task();
-    s.markDirty(bad);
-    s.markDirty(good);
-    await turn();
-    await turn();
+    const good = await throwingThenGood(s);
     expect(good.calls, 'polled in the same flush').to.have.length(1);
     s.markDirty(good);
     await turn();
