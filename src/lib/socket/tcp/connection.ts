@@ -60,8 +60,6 @@ export abstract class TcpConnection {
   protected irs = 0;
   protected rcvNxt = 0;
   protected rcvAdvEdge = 0;
-  /** The window (bytes from RCV.NXT) in our last advertisement. */
-  protected rcvAdvWnd = 0;
   protected rcvMssSeen = 536;
   protected peerFinSeq = -1;
   protected lastOooSeq = 0;

@@ -294,7 +294,6 @@ export abstract class TcpOutput extends TcpConnection {
     o.window = Math.min(0xffff, this.cfg.rcvBuf);
     if (passive) {
       this.rcvAdvEdge = seqAdd(this.rcvNxt, o.window);
-      this.rcvAdvWnd = o.window;
       this.lastAckSent = this.rcvNxt;
     }
     o.payload = EMPTY;
@@ -409,7 +408,6 @@ export abstract class TcpOutput extends TcpConnection {
     const advertised = field * 2 ** this.rcvShift;
     const newEdge = seqAdd(this.rcvNxt, advertised);
     if (seqGt(newEdge, this.rcvAdvEdge)) this.rcvAdvEdge = newEdge;
-    this.rcvAdvWnd = seqSub(this.rcvAdvEdge, this.rcvNxt);
     return field;
   }
 

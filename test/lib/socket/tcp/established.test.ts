@@ -101,6 +101,25 @@ describe('TCP ESTABLISHED: receiving', () => {
     expect(update.ack).to.equal(add(p.peerNxt, 4000));
   });
 
+  it('sends a window update when reading opens a small, non-zero window the peer is stuck behind', () => {
+    const p = establishedPassive({ rcvBuf: 10000, mss: 1460 });
+    p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, payload: Buffer.alloc(8000) }));
+    const acks = drain(p.sock, p.now + 500);
+    expect(acks.at(-1)!.window).to.equal(2000);
+    // 2000 bytes left is under one sender MSS at 1460 + SWS: without an update it waits for its probe timer.
+    expect(readAll(p.sock).length).to.equal(8000);
+    const [update] = drain(p.sock, p.now + 500);
+    expect(update?.window).to.equal(10000);
+    expect(update.ack).to.equal(add(p.peerNxt, 8000));
+  });
+
+  it('reading a short request inside a wide-open window sends no update: the reply carries the ACK', () => {
+    const p = establishedPassive({ rcvBuf: 10000, mss: 1460 });
+    p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, payload: Buffer.alloc(100), flags: F.ACK | F.PSH }));
+    expect(readAll(p.sock).length).to.equal(100);
+    expect(drain(p.sock, p.now)).to.deep.equal([]);
+  });
+
   it('does not advertise a small window increase (receiver SWS avoidance)', () => {
     const p = establishedPassive({ rcvBuf: 10000, mss: 1460 });
     p.sock.process(p.now, seg({ seq: p.peerNxt, ack: p.ourNxt, payload: Buffer.alloc(10000) }));
