@@ -14,12 +14,15 @@
  * START_MS it is 0, no polling). A turn that moved bulk data (bulk(): a
  * segment or host read of 1 KiB or more) is not followed by a poll: the next
  * input then comes from a sender that needs a CPU to make it, and on a
- * 2-core host a spin competes with it. Measured on single-stream
- * guest-to-host iperf3 at MTU 65520, medians of three interleaved runs:
- * 1.7-2.3 Gbit/s polling after every turn, 2.3-2.5 never polling, 2.5-3.7
- * skipping bulk turns (a noisy spell: single rounds ranged 0.8-7.6). An idle
- * daemon polls at most one window after its last answer; sparse traffic
- * shrinks the window to nothing.
+ * 2-core host a spin competes with it. (It was chosen when single-stream
+ * guest-to-host iperf3 at MTU 65520 made 2-4 Gbit/s; most of that spread was
+ * receive-window stalls, fixed in socket.ts read(). Re-measured after the fix,
+ * medians of four interleaved 3 s runs, skipping against polling after bulk
+ * turns: 10.65 against 10.34 Gbit/s at MTU 65520, 10.18 against 10.39 at
+ * 1500: no difference either way, and the rule stays because a spin after
+ * a bulk turn is CPU the sender could use.) An idle daemon polls at
+ * most one window after its last answer; sparse traffic shrinks the window
+ * to nothing.
  *
  * Polling is a self-renewing setImmediate: while one is pending, libuv polls
  * with a zero timeout, and new I/O runs on the next turn. `maxMs` 0 disables it.
