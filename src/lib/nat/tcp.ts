@@ -56,8 +56,8 @@ const MIN_RTO_MS = 100;
 const COALESCE_BYTES = 64 * 1024;
 /** Bytes queued in a host socket's user-space buffer before we stop reading from the guest. */
 const HOST_WRITE_BUDGET = 512 * 1024;
-/** Receive slabs shared by every relayed flow (at most 8 MiB idle). */
-const RX_SLABS = new SlabPool(128);
+/** Slabs shared by every relayed flow, both directions (slab-pool.ts: up to 64 MiB kept for reuse while bulk data moves, 1 MiB once idle). */
+const RX_SLABS = new SlabPool(1024, 16);
 const COALESCE_MS = 1;
 /** Fills a write slot once written, so the batch keeps no guest bytes alive. */
 const NO_CHUNK = Buffer.alloc(0);

@@ -12,8 +12,16 @@
  *
  * Contract: take() returns a slab the caller owns exclusively; give(slab)
  * returns ownership and the caller must not touch the slab (or any view of
- * it) again. At most `maxFree` slabs are kept; the rest are left to the GC, so
- * an idle daemon holds at most maxFree * SLAB_SIZE bytes here.
+ * it) again. At most `maxFree` slabs are kept, the rest left to the GC; and
+ * the pool trims itself back to `keepFree` once traffic stops: every
+ * `trimEveryMs` (an unref'd timer, running only while more than keepFree are
+ * held) it drops the slabs that sat unused the whole period (fewest free
+ * since the last trim), coldest first. So bulk transfers recycle up to
+ * maxFree slabs (4 host-to-guest streams at MTU 65520 can have 256 in
+ * flight, 4 MiB of send buffer each: with only 128 kept, fresh slabs made the
+ * GC's old-generation marking about a quarter of the daemon's CPU), and an
+ * idle daemon holds keepFree * SLAB_SIZE bytes here within two periods (the
+ * dropped ones are freed by the next garbage collection, not at once).
  */
 export const SLAB_SIZE = 64 * 1024;
 
@@ -21,22 +29,50 @@ export class SlabPool {
   private readonly free: Buffer[] = [];
   /** Slabs handed out by take() that came from the free list (for tests and stats). */
   reused = 0;
+  /** The fewest free slabs since the last trim: that many were not needed all period. */
+  private lowWater = 0;
+  private trimTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly maxFree = 128) {}
+  constructor(
+    private readonly maxFree = 1024,
+    private readonly keepFree = 16,
+    /** 0: no timer; the owner calls trim(). */
+    private readonly trimEveryMs = 2000,
+  ) {}
 
   take(): Buffer {
     const slab = this.free.pop();
     if (slab) {
       this.reused++;
+      if (this.free.length < this.lowWater) this.lowWater = this.free.length;
       return slab;
     }
+    this.lowWater = 0;
     // allocUnsafeSlow: a slab of its own, never a view into Node's shared pool.
     return Buffer.allocUnsafeSlow(SLAB_SIZE);
   }
 
   give(slab: Buffer): void {
     if (slab.length !== SLAB_SIZE || slab.byteOffset !== 0) return;
-    if (this.free.length < this.maxFree) this.free.push(slab);
+    if (this.free.length >= this.maxFree) return;
+    this.free.push(slab);
+    if (this.free.length > this.keepFree && this.trimTimer === null && this.trimEveryMs > 0) {
+      this.trimTimer = setInterval(() => this.trim(), this.trimEveryMs);
+      this.trimTimer.unref();
+    }
+  }
+
+  /** Drop the slabs unused since the last trim, down to keepFree; returns how many. */
+  trim(): number {
+    const drop = Math.max(0, Math.min(this.lowWater, this.free.length - this.keepFree));
+    // The bottom of the stack is the coldest: the most recently given are on top.
+    if (drop > 0) this.free.splice(0, drop);
+    this.lowWater = this.free.length;
+    if (this.free.length <= this.keepFree && this.trimTimer !== null) {
+      clearInterval(this.trimTimer);
+      this.trimTimer = null;
+    }
+    return drop;
   }
 
   get idle(): number {
