@@ -125,7 +125,7 @@ export function rssMiB(pid: number): number {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** `n` TCP ports free on 127.0.0.1 right now (the kernel picks them; we release them at once). */
+/** `n` distinct TCP ports free on 127.0.0.1 right now: all listen before any is released, so none repeats (the kernel picks them). */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((res, rej) => {

@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Cleanup } from './env.js';
 
 export interface UdpEchoServer {
@@ -94,14 +94,8 @@ export async function httpServer(
 }
 
 /**
- * `n` distinct free TCP ports on 127.0.0.1: every listener stays open until all
- * are picked. One at a time, the kernel may hand back the port it just freed,
- * and two roles sharing a port break each other's checks.
+ * `n` distinct free TCP ports on 127.0.0.1, picked together (bench/lib/proc.ts):
+ * one at a time, the kernel may hand back the port it just freed, and two
+ * roles sharing a port break each other's checks.
  */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createTcpServer());
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
-  const picked = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return picked;
-}
+export { freePorts } from '../../../bench/lib/proc.js';
