@@ -399,11 +399,8 @@ export abstract class TcpOutput extends TcpConnection {
    * at least min(RCV.BUFF/2, MSS); never shrink it (§3.8.6: "SHOULD NOT shrink").
    */
   protected advertiseWindow(): number {
-    const free = Math.max(0, this.cfg.rcvBuf - this.rq.unread);
-    const edge = seqAdd(this.rcvNxt, free);
-    const current = seqGt(this.rcvAdvEdge, this.rcvNxt) ? seqSub(this.rcvAdvEdge, this.rcvNxt) : 0;
-    let wnd = current;
-    if (seqGt(edge, this.rcvAdvEdge) && seqSub(edge, this.rcvAdvEdge) >= this.windowStep()) wnd = free;
+    const free = this.rcvFree();
+    const wnd = this.edgeMovesByStep(free) ? free : this.rcvRemaining();
     const field = Math.min(0xffff, Math.ceil(wnd / 2 ** this.rcvShift));
     const advertised = field * 2 ** this.rcvShift;
     const newEdge = seqAdd(this.rcvNxt, advertised);
@@ -413,6 +410,22 @@ export abstract class TcpOutput extends TcpConnection {
 
   protected windowStep(): number {
     return Math.min(Math.floor(this.cfg.rcvBuf / 2), this.cfg.mss);
+  }
+
+  /** Receive buffer not holding unread data: the most we could offer now. */
+  protected rcvFree(): number {
+    return Math.max(0, this.cfg.rcvBuf - this.rq.unread);
+  }
+
+  /** What the peer may still send under our last advertisement. */
+  protected rcvRemaining(): number {
+    return seqGt(this.rcvAdvEdge, this.rcvNxt) ? seqSub(this.rcvAdvEdge, this.rcvNxt) : 0;
+  }
+
+  /** Offering `free` would move the right edge by at least the SWS step. */
+  protected edgeMovesByStep(free: number): boolean {
+    const edge = seqAdd(this.rcvNxt, free);
+    return seqGt(edge, this.rcvAdvEdge) && seqSub(edge, this.rcvAdvEdge) >= this.windowStep();
   }
 
   /** Our window shift for a given config (RFC 7323 §2.3). */

@@ -124,11 +124,9 @@ export class TcpSocket extends TcpOutput {
       // the last offer instead left a small last offer unrefreshed: the sender
       // waited for its probe timer, 100-250 ms stalls that held one guest->host
       // stream at MTU 65520 to 2-5 Gbit/s.)
-      const free = this.cfg.rcvBuf - this.rq.unread;
-      const edge = seqAdd(this.rcvNxt, free);
-      const remaining = seqGt(this.rcvAdvEdge, this.rcvNxt) ? seqSub(this.rcvAdvEdge, this.rcvNxt) : 0;
-      if (seqGt(edge, this.rcvAdvEdge) && seqSub(edge, this.rcvAdvEdge) >= this.windowStep()
-        && remaining < this.cfg.rcvBuf / 2 && free >= 2 * remaining && before > 0) {
+      const free = this.rcvFree();
+      const remaining = this.rcvRemaining();
+      if (before > 0 && this.edgeMovesByStep(free) && remaining < this.cfg.rcvBuf / 2 && free >= 2 * remaining) {
         this.ackNow = true;
       }
     }
