@@ -24,10 +24,35 @@
  * most one window after its last answer; sparse traffic shrinks the window
  * to nothing.
  *
+ * Polling pauses while the CPU is contended, as KVM's halt polling stops when
+ * another task is runnable (single_task_running()): a spin then takes a CPU
+ * from the processes at both ends of the flow, and every reply waits for
+ * them. The signal is the daemon's involuntary context switches (the kernel
+ * preempted it for another task), checked every CONTENTION_CHECK_MS against
+ * the turns answered meanwhile. Measured with one CPU-bound process beside
+ * sockperf ping-pong on 2 cores: 0.6 preemptions per answered turn against
+ * 0.02 alone, and spinning on made p99 97 against 67 us with polling off
+ * (alone, polling on is the better: p50 30.7 against 41.6 us). A paused poll
+ * keeps adapting its window and resumes at the first quiet check.
+ *
  * Polling is a self-renewing setImmediate: while one is pending, libuv polls
  * with a zero timeout, and new I/O runs on the next turn. `maxMs` 0 disables it.
  */
 const START_MS = 0.01;
+
+/** How often (ms) the preemption count is compared with the turns answered. */
+export const CONTENTION_CHECK_MS = 100;
+/** Contended: preempted at least this often per answered turn... */
+export const CONTENDED_PER_TURN = 0.1;
+/** ...and at least this many times in the check interval (sparse traffic proves nothing). */
+export const CONTENDED_MIN_PREEMPTIONS = 20;
+
+export interface BusyPollContention {
+  /** Involuntary context switches of this process so far (getrusage ru_nivcsw). */
+  preemptions?: () => number;
+  /** Bumped once per check interval found contended (busy_poll.paused_contended). */
+  paused?: { n: number };
+}
 
 /** The longest window by default: covers a loopback reply on a virtualised host; at most this much CPU per idle period. */
 export const DEFAULT_BUSY_POLL_US = 50;
@@ -40,20 +65,36 @@ export class BusyPoll {
   private polling = false;
   private bulkTurn = false;
 
+  /** The CPU was contended at the last check: idle() does not poll. */
+  contended = false;
+  private turns = 0;
+  private checkAt = -Infinity;
+  private turnsAtCheck = 0;
+  private preemptionsAtCheck = 0;
+  private readonly preemptions: () => number;
+  private readonly paused: { n: number };
+
   constructor(
     readonly maxMs: number,
     private readonly clock: () => number,
     private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
-  ) {}
+    contention: BusyPollContention = {},
+  ) {
+    this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
+    this.paused = contention.paused ?? { n: 0 };
+  }
 
   /** Everything pending was answered at `now`: poll for the current window before blocking. */
   idle(now: number): void {
     if (this.maxMs <= 0) return;
     this.idleSince = now;
+    this.turns++;
+    if (now >= this.checkAt + CONTENTION_CHECK_MS) this.checkContention(now);
     if (this.bulkTurn) {
       this.bulkTurn = false;
       return;
     }
+    if (this.contended) return;
     this.until = now + this.window;
     if (this.window > 0 && !this.polling) {
       this.polling = true;
@@ -78,6 +119,20 @@ export class BusyPoll {
   /** This turn moved bulk data: do not poll after it. */
   bulk(): void {
     this.bulkTurn = true;
+  }
+
+  /** Compare the preemptions since the last check with the turns answered meanwhile. */
+  private checkContention(now: number): void {
+    const preemptions = this.preemptions();
+    const first = this.checkAt === -Infinity;
+    const p = preemptions - this.preemptionsAtCheck;
+    const turns = this.turns - this.turnsAtCheck;
+    this.checkAt = now;
+    this.preemptionsAtCheck = preemptions;
+    this.turnsAtCheck = this.turns;
+    if (first) return;
+    this.contended = p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
+    if (this.contended) this.paused.n++;
   }
 
   /** Stop polling at once (daemon shutdown). */

@@ -90,7 +90,7 @@ export class Daemon {
 
   constructor(readonly opts: DaemonOptions) {
     const busyPollUs = opts.busyPollUs ?? DEFAULT_BUSY_POLL_US;
-    if (busyPollUs > 0) this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now());
+    if (busyPollUs > 0) this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now(), undefined, { paused: this.counters.counter('busy_poll.paused_contended') });
     this.iface = new Interface(opts.cfg, this.counters);
     this.switch = new L2Switch(opts.cfg.gatewayMac, this.counters);
     const clock = () => this.scheduler.now();

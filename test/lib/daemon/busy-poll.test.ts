@@ -1,14 +1,21 @@
 import { expect } from 'chai';
-import { BusyPoll } from '../../../src/lib/daemon/busy-poll.js';
+import { BusyPoll, CONTENTION_CHECK_MS } from '../../../src/lib/daemon/busy-poll.js';
 import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
 
-/** A BusyPoll on a hand-moved clock whose deferred ticks run when `step()` is called. */
+/**
+ * A BusyPoll on a hand-moved clock whose deferred ticks run when `step()` is
+ * called, with a preemption count the test sets (`preempted(n)`).
+ */
 function harness(maxUs: number) {
   let clock = 0;
+  let preemptions = 0;
+  const paused = { n: 0 };
   const queue: Array<() => void> = [];
-  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn));
+  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), { preemptions: () => preemptions, paused });
   return {
     bp,
+    paused,
+    preempted: (n: number) => (preemptions += n),
     advanceUs: (us: number) => (clock += us / 1000),
     now: () => clock,
     /** Run the pending tick; returns whether one was pending (the loop was being kept busy). */
@@ -101,6 +108,63 @@ describe('BusyPoll', () => {
     h.bp.stop();
     expect(h.step(), 'the pending tick ends the poll').to.equal(true);
     expect(h.pending()).to.equal(0);
+  });
+
+  /**
+   * `n` answered turns spread over one contention check interval, each
+   * answered by input 30 us later and preempted `perTurn` times; returns how
+   * many of them polled.
+   */
+  function interval(h: ReturnType<typeof harness>, n: number, perTurn: number): number {
+    let polled = 0;
+    for (let i = 0; i < n; i++) {
+      const start = h.now();
+      h.bp.idle(start);
+      if (h.pending() > 0) polled++;
+      while (h.step()) h.advanceUs(5);
+      h.advanceUs(30 - (h.now() - start) * 1000);
+      h.bp.input(h.now());
+      h.preempted(perTurn);
+      h.advanceUs((CONTENTION_CHECK_MS * 1000) / n - 30); // the rest of the turn is work, not idle
+    }
+    return polled;
+  }
+
+  it('pauses while the daemon is preempted after many of its turns (a contended CPU), and resumes when that stops', () => {
+    const h = harness(50);
+    interval(h, 200, 0); // the first check only takes the baseline; the window grows to 40 us
+    expect(interval(h, 200, 0.02), 'alone: about one preemption in fifty turns').to.equal(200);
+    expect(h.bp.contended).to.equal(false);
+    expect(interval(h, 200, 0.6), 'the check at the start of this interval saw the quiet one').to.equal(200);
+    expect(interval(h, 200, 0.6), 'preempted after most turns: no turn polls').to.equal(0);
+    expect(h.bp.contended).to.equal(true);
+    expect(h.paused.n, 'one count per contended check').to.equal(1);
+    expect(interval(h, 200, 0), 'the check at its start saw the contended interval').to.equal(0);
+    expect(h.paused.n).to.equal(2);
+    expect(interval(h, 200, 0), 'quiet again: polling resumes').to.equal(200);
+    expect(h.bp.contended).to.equal(false);
+  });
+
+  it('does not call sparse traffic contended, however often it was preempted per turn', () => {
+    const h = harness(50);
+    interval(h, 10, 0);
+    interval(h, 10, 1.5); // 15 preemptions in 10 turns: under the minimum count
+    interval(h, 10, 0);
+    expect(h.bp.contended).to.equal(false);
+    expect(h.paused.n).to.equal(0);
+  });
+
+  it('keeps adapting its window while paused', () => {
+    const h = harness(50);
+    interval(h, 200, 0);
+    interval(h, 200, 1);
+    h.bp.window = 0;
+    h.bp.idle(h.now()); // the check of the second interval
+    expect(h.bp.contended).to.equal(true);
+    expect(h.pending(), 'paused').to.equal(0);
+    h.advanceUs(30);
+    h.bp.input(h.now());
+    expect(h.bp.window, 'a reply 30 us after the answer still grows the window').to.equal(0.01);
   });
 
   it('keeps a real event loop turning after a scheduler flush, and stops once the window has passed', async () => {
