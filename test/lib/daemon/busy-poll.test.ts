@@ -132,7 +132,7 @@ describe('BusyPoll', () => {
 
   it('pauses while the daemon is preempted after many of its turns (a contended CPU), and resumes when that stops', () => {
     const h = harness(50);
-    interval(h, 200, 0); // the first check only takes the baseline; the window grows to 40 us
+    interval(h, 200, 0); // quiet from the start (the baseline is taken at construction); the window grows to 40 us
     expect(interval(h, 200, 0.02), 'alone: about one preemption in fifty turns').to.equal(200);
     expect(h.bp.contended).to.equal(false);
     expect(interval(h, 200, 0.6), 'the check at the start of this interval saw the quiet one').to.equal(200);
@@ -151,6 +151,14 @@ describe('BusyPoll', () => {
     interval(h, 10, 1.5); // 15 preemptions in 10 turns: under the minimum count
     interval(h, 10, 0);
     expect(h.bp.contended).to.equal(false);
+    expect(h.paused.n).to.equal(0);
+  });
+
+  it('does not call busy traffic contended for a few preemptions among many turns', () => {
+    const h = harness(50);
+    interval(h, 400, 0);
+    expect(interval(h, 400, 0.06), 'the check at its start saw the quiet interval').to.equal(400);
+    expect(interval(h, 400, 0), '24 preemptions in 400 turns: over the minimum count, under one per ten turns').to.equal(400);
     expect(h.paused.n).to.equal(0);
   });
 
