@@ -68,10 +68,9 @@ export class BusyPoll {
   /** The CPU was contended at the last check: idle() does not poll. */
   contended = false;
   private turns = 0;
+  private checkAt = -Infinity;
   private turnsAtCheck = 0;
-  /** When the last check ran and the count it saw (the baseline is taken at construction). */
-  private checkAt: number;
-  private preemptionsAtCheck: number;
+  private preemptionsAtCheck = 0;
   private readonly preemptions: () => number;
   private readonly paused: { n: number };
 
@@ -83,8 +82,6 @@ export class BusyPoll {
   ) {
     this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
     this.paused = contention.paused ?? { n: 0 };
-    this.checkAt = clock();
-    this.preemptionsAtCheck = this.preemptions();
   }
 
   /** Everything pending was answered at `now`: poll for the current window before blocking. */
@@ -127,11 +124,13 @@ export class BusyPoll {
   /** Compare the preemptions since the last check with the turns answered meanwhile. */
   private checkContention(now: number): void {
     const preemptions = this.preemptions();
+    const first = this.checkAt === -Infinity;
     const p = preemptions - this.preemptionsAtCheck;
     const turns = this.turns - this.turnsAtCheck;
     this.checkAt = now;
     this.preemptionsAtCheck = preemptions;
     this.turnsAtCheck = this.turns;
+    if (first) return;
     this.contended = p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
     if (this.contended) this.paused.n++;
   }
