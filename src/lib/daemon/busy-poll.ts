@@ -130,6 +130,9 @@ export class BusyPoll {
     this.checkAt = now;
     this.preemptionsAtCheck = preemptions;
     this.turnsAtCheck = this.turns;
+    // The first check only takes the baseline, at the first answered turn: one
+    // taken at construction would count startup's preemptions (module loading,
+    // the JIT) against the first interval of traffic.
     if (first) return;
     this.contended = p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
     if (this.contended) this.paused.n++;
