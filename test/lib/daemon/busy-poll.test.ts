@@ -132,7 +132,7 @@ describe('BusyPoll', () => {
 
   it('pauses while the daemon is preempted after many of its turns (a contended CPU), and resumes when that stops', () => {
     const h = harness(50);
-    interval(h, 200, 0); // quiet from the start (the baseline is taken at construction); the window grows to 40 us
+    interval(h, 200, 0); // quiet; its first turn takes the preemption baseline, and the window grows to 40 us
     expect(interval(h, 200, 0.02), 'alone: about one preemption in fifty turns').to.equal(200);
     expect(h.bp.contended).to.equal(false);
     expect(interval(h, 200, 0.6), 'the check at the start of this interval saw the quiet one').to.equal(200);
