@@ -29,6 +29,8 @@ describe('which frames the stack takes with a partial checksum (stackOnlyTranspo
     expect(stackOnlyTransport(frame({ proto: 1 }), GW), 'ICMP').to.equal(false);
     expect(stackOnlyTransport(frame({ dst: Buffer.alloc(6, 0xff) }), GW), 'broadcast').to.equal(false);
     expect(stackOnlyTransport(frame({ dst: Buffer.from([2, 0, 0, 0, 0, 9]) }), GW), 'another guest').to.equal(false);
+    expect(stackOnlyTransport(frame({ dst: Buffer.from([0x02, 0x68, 0x6e, 0x65, 0x74, 0x02]) }), GW), 'last byte differs').to.equal(false);
+    expect(stackOnlyTransport(frame({ dst: Buffer.from([0x03, 0x68, 0x6e, 0x65, 0x74, 0x01]) }), GW), 'first byte differs').to.equal(false);
     expect(stackOnlyTransport(frame({ type: 0x86dd }), GW), 'IPv6').to.equal(false);
     expect(stackOnlyTransport(frame().subarray(0, 30), GW)).to.equal(false);
   });
