@@ -124,10 +124,19 @@ export class TcpSocket extends TcpOutput {
       // the last offer instead left a small last offer unrefreshed: the sender
       // waited for its probe timer, 100-250 ms stalls that held one guest->host
       // stream at MTU 65520 to 2-5 Gbit/s.)
+      // The update goes out at once only when the peer has room for less than
+      // two full segments; otherwise it is a delayed ACK (RFC 9293 §3.8.6.3):
+      // two full segments from the peer draw an ACK at once (processData),
+      // and a reply carries the window. Sent at once, it cost every short
+      // connection a pure ACK: the first request always found the window of
+      // the SYN-ACK, at most 64 KiB (RFC 7323 §2.2: a SYN's window is never
+      // scaled), under half the buffer. Linux sends none there either: its
+      // offered window grows with the data received (tcp_grow_window).
       const free = this.rcvFree();
       const remaining = this.rcvRemaining();
       if (before > 0 && this.edgeMovesByStep(free) && remaining < this.cfg.rcvBuf / 2 && free >= 2 * remaining) {
-        this.ackNow = true;
+        if (remaining < 2 * this.cfg.mss) this.ackNow = true;
+        else if (this.delayedAckAt === Infinity) this.delayedAckAt = this.lastNow + this.cfg.delayedAckMs;
       }
     }
     return chunk;
