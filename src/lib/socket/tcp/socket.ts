@@ -126,11 +126,11 @@ export class TcpSocket extends TcpOutput {
       // stream at MTU 65520 to 2-5 Gbit/s.)
       // With the default buffers (1 MiB and more) this fires on a connection's
       // first request (the SYN-ACK could offer at most 64 KiB, RFC 7323 §2.2),
-      // and must go at once: a sender with Nagle on
-      // holds its next small write until this ACK, and Linux's receiver, which
-      // quick-ACKs a connection's first data (tcp_event_data_recv), lets it go.
-      // Sent as a delayed ACK instead, it saved one frame per short connection
-      // and held a write-write-read request 42.6 ms against 0.9
+      // and must go at once: a sender with Nagle on holds its next small write
+      // until this ACK, and Linux's receiver, which quick-ACKs a connection's
+      // first data (tcp_event_data_recv), lets it go. Sent as a delayed ACK
+      // instead, it saved one frame per short connection and held a
+      // write-write-read request 42.6 ms against 0.9
       // (bench/results/steps-2026-12-05.md).
       const free = this.rcvFree();
       const remaining = this.rcvRemaining();
