@@ -15,7 +15,7 @@ import { BROADCAST_MAC, cidrContains, macAt, prefixMask, type Ipv4 } from '../wi
 import { WireError } from '../wire/errors.js';
 import { ETHERNET_HEADER_LEN, ETHERNET_SRC_OFFSET, EthernetFrame, EtherType, emitEthernetHeader } from '../wire/ethernet.js';
 import { ArpOperation, ArpPacket, ArpRepr, ARP_LEN } from '../wire/arp.js';
-import { IPV4_HEADER_LEN, IpProtocol, Ipv4Packet, Ipv4Repr, emitFragmentHeader, planFragments } from '../wire/ipv4.js';
+import { IPV4_HEADER_LEN, IpProtocol, Ipv4Packet, Ipv4Repr, emitFragmentHeader, ipv4Quote, planFragments } from '../wire/ipv4.js';
 import { Icmpv4Packet, Icmpv4Type } from '../wire/icmpv4.js';
 import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../wire/udp.js';
 import { TcpPacket, parseTcp, emitTcp, type TcpRepr } from '../wire/tcp.js';
@@ -43,7 +43,8 @@ export interface GuestTcp {
   src: Ipv4;
   dst: Ipv4;
   seg: TcpRepr;
-  quote: Buffer;
+  /** The whole IPv4 datagram (a view, valid during the call): quote it with ipv4Quote for an ICMP error. */
+  datagram: Buffer;
 }
 
 export interface GuestEcho {
@@ -206,9 +207,8 @@ export class Interface {
     }
   }
 
-  /** The IP header and 8 payload bytes: enough to quote in an ICMP error (RFC 792). */
   private quote(ip: Ipv4Packet): Buffer {
-    return ip.buf.subarray(0, Math.min(ip.buf.length, ip.headerLen + 8));
+    return ipv4Quote(ip.buf);
   }
 
   private receiveUdp(port: GuestPort, srcMac: Buffer, ip: Ipv4Packet, local: boolean, now: number, checksumKnownGood: boolean): void {
@@ -226,7 +226,8 @@ export class Interface {
   private receiveTcp(ip: Ipv4Packet, now: number, checksumKnownGood: boolean): void {
     const seg = parseTcp(TcpPacket.checked(ip.payload, ip.src, ip.dst, checksumKnownGood));
     if (!this.handlers.tcp) return this.counters.drop('tcp_no_handler');
-    this.handlers.tcp(now, { src: ip.src, dst: ip.dst, seg, quote: this.quote(ip) });
+    // No quote per segment: only a SYN's is ever kept (tcp.ts), so the view is made there.
+    this.handlers.tcp(now, { src: ip.src, dst: ip.dst, seg, datagram: ip.buf });
   }
 
   private receiveIcmp(ip: Ipv4Packet, now: number): void {

@@ -19,6 +19,7 @@ import type { Duplex } from 'node:stream';
 import type { Counters } from '../counters.js';
 import { ipv4ToString, type Ipv4 } from '../wire/addr.js';
 import { TcpFlags, type TcpRepr } from '../wire/tcp.js';
+import { ipv4Quote } from '../wire/ipv4.js';
 import type { GuestTcp, Interface } from '../iface/interface.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
 import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
@@ -230,7 +231,7 @@ export class TcpNat {
     const claimed = !toGateway && this.intercept ? this.intercept({ address: egress.hostAddress, port: seg.dstPort }) : undefined;
     const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.configFor(t.src));
     const flow = new TcpFlow(this, t.src, seg.srcPort, t.dst, seg.dstPort, sock);
-    flow.synQuote = Buffer.from(t.quote);
+    flow.synQuote = Buffer.from(ipv4Quote(t.datagram));
     this.insert(flow);
     this.counters.inc('tcp.flows_opened');
     const local = service ?? claimed;

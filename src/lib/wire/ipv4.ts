@@ -110,6 +110,11 @@ export class Ipv4Packet {
   }
 }
 
+/** The IP header and 8 payload bytes of a checked datagram: what an ICMP error quotes (RFC 792). A view. */
+export function ipv4Quote(datagram: Buffer): Buffer {
+  return datagram.subarray(0, Math.min(datagram.length, (datagram[VER_IHL] & 0x0f) * 4 + 8));
+}
+
 export interface Ipv4Fields {
   src: Ipv4;
   dst: Ipv4;

@@ -132,6 +132,14 @@ describe('Interface: Ethernet addressing and neighbours learned from IPv4', () =
     expect(iface.neighbors.lookup(GUEST)?.mac.equals(OTHER_MAC)).to.equal(true);
     expect(EthernetFrame.checked(port.sent[2]).dst.equals(OTHER_MAC), 'the reply goes to the new MAC').to.equal(true);
   });
+
+  it('forgets the neighbours of a port that went away, also the one it just looked up', () => {
+    const { iface, port } = setup();
+    iface.receive(port, echoRequest(GATEWAY, 1), 10);
+    expect(iface.neighbors.lookup(GUEST)?.port).to.equal(port);
+    iface.detach(port);
+    expect(iface.neighbors.lookup(GUEST)).to.equal(undefined);
+  });
 });
 
 describe('Interface: ICMP echo (RFC 792)', () => {

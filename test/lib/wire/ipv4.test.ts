@@ -8,6 +8,7 @@ import {
   IPV4_HEADER_LEN,
   Ipv4Packet,
   Ipv4Repr,
+  ipv4Quote,
   planFragments,
 } from '../../../src/lib/wire/ipv4.js';
 import { expectWireError, linuxFrame, LinuxFrame, onlyWireError } from './helpers.js';
@@ -131,6 +132,18 @@ describe('IPv4 header (RFC 791)', () => {
         });
       }),
     );
+  });
+});
+
+describe('IPv4 quote for ICMP errors (RFC 792)', () => {
+  it('is the header, options included, and the first 8 payload bytes, or the whole of a shorter datagram', () => {
+    const d = Buffer.alloc(60, 0xaa);
+    d[0] = 0x45;
+    expect(ipv4Quote(d).length).to.equal(28);
+    d[0] = 0x47; // 8 option bytes
+    expect(ipv4Quote(d).length).to.equal(36);
+    expect(ipv4Quote(d.subarray(0, 30)).length).to.equal(30);
+    expect(ipv4Quote(d).buffer, 'a view, not a copy').to.equal(d.buffer);
   });
 });
 

@@ -401,8 +401,10 @@ export abstract class TcpOutput extends TcpConnection {
   protected advertiseWindow(): number {
     const free = this.rcvFree();
     const wnd = this.edgeMovesByStep(free) ? free : this.rcvRemaining();
-    const field = Math.min(0xffff, Math.ceil(wnd / 2 ** this.rcvShift));
-    const advertised = field * 2 ** this.rcvShift;
+    // A shift of at most 14 (RFC 7323 §2.3): integer shifts, where `2 **` became a call to pow() per segment.
+    const scale = 1 << this.rcvShift;
+    const field = Math.min(0xffff, Math.ceil(wnd / scale));
+    const advertised = field * scale;
     const newEdge = seqAdd(this.rcvNxt, advertised);
     if (seqGt(newEdge, this.rcvAdvEdge)) this.rcvAdvEdge = newEdge;
     return field;
