@@ -55,6 +55,17 @@ type FlowState = 'connecting' | 'open' | 'closed';
  */
 const MIN_RTO_MS = 100;
 const COALESCE_BYTES = 64 * 1024;
+/**
+ * Receive and send buffer per connection (each an upper bound: slabs are taken
+ * as data is queued). A link whose segments are at most ~1.5 KiB gets 1 MiB;
+ * one that moves ~64 KiB per segment (a jumbo MTU, or TCP super-segments
+ * toward a tap with offload) gets 4 MiB. With 1 MiB a super-segment link at
+ * MTU 1500 kept stopping the host socket: host-to-guest iperf3, 4 interleaved
+ * 3 s runs, 11.4 against 13.9 Gbit/s and 0.69 against 0.55 CPU s/GB, through
+ * a port forward 11.4 against 14.7 Gbit/s.
+ */
+const SMALL_SEGMENT_BUFFER = 1024 * 1024;
+const LARGE_SEGMENT_BUFFER = 4 * 1024 * 1024;
 /** Bytes queued in a host socket's user-space buffer before we stop reading from the guest. */
 const HOST_WRITE_BUDGET = 512 * 1024;
 /** Slabs shared by every relayed flow, both directions (slab-pool.ts: up to 64 MiB kept for reuse while bulk data moves, 1 MiB once idle). */
@@ -171,10 +182,12 @@ export class TcpNat {
   ) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.maxConnecting = opts.maxConnecting ?? 256;
-    const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? 4 * 1024 * 1024 : 1024 * 1024);
+    const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? LARGE_SEGMENT_BUFFER : SMALL_SEGMENT_BUFFER);
     this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer, minRtoMs: MIN_RTO_MS };
     // 65535 total length - 20 IP header - 60 TCP header with the most options.
-    this.tsoConfig = { ...this.socketConfig, maxSegmentBytes: 65535 - 20 - 60 };
+    // Super-segments move data in ~64 KiB pieces whatever the MTU: buffer as for a jumbo MTU.
+    const tsoBuffer = opts.bufferBytes ?? LARGE_SEGMENT_BUFFER;
+    this.tsoConfig = { ...this.socketConfig, rcvBuf: tsoBuffer, sndBuf: tsoBuffer, maxSegmentBytes: 65535 - 20 - 60 };
   }
 
   /** Open host sockets right now (for leak checks and status). */

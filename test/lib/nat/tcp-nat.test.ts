@@ -1,8 +1,8 @@
 /**
- * TcpNat's flow table, driven with guest segments directly (no link): a flow
- * to a gateway service is answered at once, so no host socket is involved.
- * What is checked is that a segment always reaches the flow its 4-tuple
- * names now, also after that 4-tuple's previous flow is gone.
+ * TcpNat driven with guest segments directly (no link): a flow to a gateway
+ * service is answered at once, so no host socket is involved. Checked: a
+ * segment always reaches the flow its 4-tuple names now, also after that
+ * 4-tuple's previous flow is gone; and the buffers a flow gets for its link.
  */
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
@@ -25,16 +25,18 @@ const SERVICE_PORT = 7;
 class FakePort implements GuestPort {
   readonly id = 'fake:1';
   sent: TcpRepr[] = [];
+  /** A port with offload takes super-segments and partial checksums (not summed here). */
+  constructor(readonly tso = false) {}
   send(frame: Buffer): void {
     const ip = Ipv4Packet.checked(EthernetFrame.checked(frame).payload);
-    if (ip.protocol === IpProtocol.TCP) this.sent.push(parseTcp(TcpPacket.checked(Buffer.from(ip.payload), ip.src, ip.dst)));
+    if (ip.protocol === IpProtocol.TCP) this.sent.push(parseTcp(TcpPacket.checked(Buffer.from(ip.payload), ip.src, ip.dst, this.tso)));
   }
 }
 
-function setup() {
+function setup(opts: { tso?: boolean; mtu?: number } = {}) {
   const counters = new Counters();
-  const iface = new Interface(buildStackConfig({}), counters);
-  const port = new FakePort();
+  const iface = new Interface(buildStackConfig({ mtu: opts.mtu }), counters);
+  const port = new FakePort(opts.tso);
   iface.attach(port);
   iface.neighbors.learn(GUEST, parseMac('52:54:00:12:34:56')!, port, 0);
   const scheduler = new Scheduler();
@@ -52,7 +54,7 @@ function setup() {
   return { nat, port, scheduler, fromGuest };
 }
 
-describe('TcpNat: flow table', () => {
+describe('TcpNat, driven with guest segments', () => {
   it('gives a 4-tuple reused after its flow was reset a new flow, answered from the new SYN', async () => {
     const { nat, port, scheduler, fromGuest } = setup();
     try {
@@ -78,4 +80,24 @@ describe('TcpNat: flow table', () => {
       scheduler.stop();
     }
   });
+
+  // The receive buffer shows in the SYN-ACK's window scale: the smallest shift
+  // that fits it in 16 bits (RFC 7323 §2.3): 5 for 1 MiB, 7 for 4 MiB.
+  for (const [what, opts, shift] of [
+    ['MTU 1500 without offload: 1 MiB', { mtu: 1500 }, 5],
+    ['MTU 1500 with offload (super-segments): 4 MiB', { mtu: 1500, tso: true }, 7],
+    ['MTU 65520: 4 MiB', { mtu: 65520 }, 7],
+  ] as const) {
+    it(`sizes a flow's buffers for its link: ${what}`, async () => {
+      const { nat, port, scheduler, fromGuest } = setup(opts);
+      try {
+        fromGuest({ seq: 1000, flags: TcpFlags.SYN, options: { mss: 1460, windowScale: 7 } });
+        await tick();
+        expect(port.sent[0]?.options.windowScale).to.equal(shift);
+      } finally {
+        nat.closeAll();
+        scheduler.stop();
+      }
+    });
+  }
 });
