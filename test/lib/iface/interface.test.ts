@@ -133,7 +133,7 @@ describe('Interface: Ethernet addressing and neighbours learned from IPv4', () =
     expect(EthernetFrame.checked(port.sent[2]).dst.equals(OTHER_MAC), 'the reply goes to the new MAC').to.equal(true);
   });
 
-  it('forgets the neighbours of a port that went away, also the one it just looked up', () => {
+  it('forgets the neighbours of a port that went away', () => {
     const { iface, port } = setup();
     iface.receive(port, echoRequest(GATEWAY, 1), 10);
     expect(iface.neighbors.lookup(GUEST)?.port).to.equal(port);
