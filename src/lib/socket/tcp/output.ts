@@ -151,7 +151,10 @@ export abstract class TcpOutput extends TcpConnection {
     const rtx = seqLt(this.sndNxt, this.sndMax);
     if (rtx) len = Math.min(len, seqSub(this.sb.holeEnd(this.sndNxt, this.sndMax), this.sndNxt));
     if (usable >= len) {
-      if (rtx || this.cfg.maxSegmentBytes <= mss || avail <= mss) return len;
+      // Super-segments only where configured above our own MSS (a TSO link):
+      // compared with the peer's MSS instead, a peer announcing less than ours
+      // got a tail of up to our MSS in one segment, over its MSS (RFC 9293 §3.7.1).
+      if (rtx || this.cfg.maxSegmentBytes <= this.cfg.mss || avail <= mss) return len;
       // A super-segment (maxSegmentBytes): whole MSS pieces within cwnd and the
       // window, or everything that is left; windows stay in bytes.
       const big = Math.min(avail, usable, this.cfg.maxSegmentBytes);

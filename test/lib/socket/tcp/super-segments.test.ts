@@ -58,6 +58,13 @@ describe('TCP super-segments (maxSegmentBytes above the MSS)', () => {
     for (const s of out) expect(s.payload.length).to.be.at.most(MSS);
   });
 
+  it("without maxSegmentBytes, a tail between the peer's MSS and ours still goes in MSS pieces", () => {
+    const p = establishedPassive({}, { mss: MSS }); // ours is 1460
+    p.sock.send(pattern(600, 1));
+    p.sock.send(pattern(600, 2));
+    expect(drain(p.sock, p.now).map((s) => s.payload.length)).to.deep.equal([MSS, 200]);
+  });
+
   it('retransmits one MSS after a timeout, not the lost super-segment', () => {
     const p = establishedPassive({ maxSegmentBytes: 65000 }, { mss: MSS });
     p.sock.send(pattern(8000, 2));
