@@ -205,14 +205,22 @@ export class Daemon {
   /** Tee every frame hnet sends on `link` to the live captures (received frames: see attach). */
   private withCapture(link: Link): Link {
     const captures = this.captures;
+    const show = (frame: Buffer, partialCsum?: boolean) => {
+      const shown = partialCsum ? completedTcpCopy(frame) : frame;
+      for (const c of captures) c(shown);
+    };
     const send = link.send.bind(link);
     link.send = (frame: Buffer, gsoSize?: number, partialCsum?: boolean) => {
-      if (captures.size > 0) {
-        const shown = partialCsum ? completedTcpCopy(frame) : frame;
-        for (const c of captures) c(shown);
-      }
+      if (captures.size > 0) show(frame, partialCsum);
       send(frame, gsoSize, partialCsum);
     };
+    const sendv = link.sendv?.bind(link);
+    if (sendv) {
+      link.sendv = (head: Buffer, tail: readonly Buffer[], gsoSize: number, partialCsum: boolean) => {
+        if (captures.size > 0) show(Buffer.concat([head, ...tail]), partialCsum);
+        sendv(head, tail, gsoSize, partialCsum);
+      };
+    }
     return link;
   }
 

@@ -18,7 +18,7 @@ import { ArpOperation, ArpPacket, ArpRepr, ARP_LEN } from '../wire/arp.js';
 import { IPV4_HEADER_LEN, IpProtocol, Ipv4Packet, Ipv4Repr, emitFragmentHeader, ipv4Quote, planFragments } from '../wire/ipv4.js';
 import { Icmpv4Packet, Icmpv4Type } from '../wire/icmpv4.js';
 import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../wire/udp.js';
-import { TcpPacket, parseTcp, emitTcp, type TcpRepr } from '../wire/tcp.js';
+import { TcpPacket, parseTcp, emitTcp, tcpPayloadLength, type TcpRepr } from '../wire/tcp.js';
 import { Ipv4Reassembler } from './fragments.js';
 import { NeighborTable, type GuestPort } from './neighbors.js';
 import type { StackConfig } from './config.js';
@@ -68,6 +68,8 @@ export interface InterfaceHandlers {
 }
 
 const MAX_FRAME = 65536 + 64;
+/** Below this a segment is copied whole into the frame: one small write(2) beats gathering (tap.ts sendSmall). */
+const ZERO_COPY_MIN_BYTES = 1024;
 /** Where the IPv4 payload starts in the tx buffer. */
 const IP_PAYLOAD_OFFSET = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
 
@@ -266,7 +268,7 @@ export class Interface {
    * IP_PAYLOAD_OFFSET of the tx buffer and deliver. One reused header repr:
    * nothing is allocated per frame on this path.
    */
-  private transmit(src: Ipv4, dst: Ipv4, protocol: number, payloadLen: number, dontFragment: boolean, target: { mac: Buffer; port: GuestPort } | null, gsoSize?: number, partialCsum = false): void {
+  private transmit(src: Ipv4, dst: Ipv4, protocol: number, payloadLen: number, dontFragment: boolean, target: { mac: Buffer; port: GuestPort } | null, gsoSize?: number, partialCsum = false, tail: TcpRepr | null = null): void {
     const tx = this.tx;
     const ipOffset = ETHERNET_HEADER_LEN;
     const repr = this.ipRepr;
@@ -278,16 +280,17 @@ export class Interface {
     repr.dontFragment = dontFragment;
     if (IPV4_HEADER_LEN + payloadLen <= this.cfg.mtu) {
       repr.emit(tx, ipOffset);
-      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, 0, partialCsum);
+      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, 0, partialCsum, tail);
       return;
     }
     if (gsoSize && target?.port.tso) {
       repr.emit(tx, ipOffset);
       this.counters.inc('tx.gso_segments');
-      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, gsoSize, partialCsum);
+      this.deliver(target, dst, tx, ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + payloadLen, gsoSize, partialCsum, tail);
       return;
     }
     if (dontFragment) return this.counters.drop('tx_too_big_df');
+    if (tail) throw new Error('transmit: a zero-copy segment cannot be fragmented'); // TCP is sent with DF
     // Fragment: keep the whole payload aside, then emit each piece (RFC 791 §3.2).
     const whole = this.scratch;
     tx.copy(whole, 0, IP_PAYLOAD_OFFSET, IP_PAYLOAD_OFFSET + payloadLen);
@@ -315,8 +318,11 @@ export class Interface {
     // A port with virtio-net offload completes (or, delivering locally, trusts)
     // the checksum: hnet skips summing every payload byte (Link.send).
     const partial = target?.port.tso === true;
-    const len = emitTcp(seg, this.tx, IP_PAYLOAD_OFFSET, src, dst, partial);
-    this.transmit(src, dst, IpProtocol.TCP, len, true, target, gsoSize, partial);
+    // Such a port may also take the payload as it lies in the send queue:
+    // only the headers are built here (GuestPort.sendv), no byte is copied.
+    const zeroCopy = partial && target!.port.sendv !== undefined && tcpPayloadLength(seg) >= ZERO_COPY_MIN_BYTES;
+    const len = emitTcp(seg, this.tx, IP_PAYLOAD_OFFSET, src, dst, partial, zeroCopy);
+    this.transmit(src, dst, IpProtocol.TCP, len, true, target, gsoSize, partial, zeroCopy ? seg : null);
   }
 
   /** Whether the guest at `ip` is reached through a port that takes TCP super-segments. */
@@ -335,9 +341,11 @@ export class Interface {
     return this.neighbors.lookup(dst) ?? null;
   }
 
-  private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number, gsoSize?: number, partialCsum = false): void {
+  /** `tail`: a segment whose payload is not in `tx` (sendTcp's zero copy): its views follow the headers. */
+  private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number, gsoSize?: number, partialCsum = false, tail: TcpRepr | null = null): void {
     if (target) {
       emitEthernetHeader(tx, 0, target.mac, this.cfg.gatewayMac, EtherType.IPv4);
+      if (tail) return this.writeZeroCopy(target.port, tx, len, tail, gsoSize ?? 0, partialCsum);
       this.write(target.port, tx.subarray(0, len), gsoSize, partialCsum);
       return;
     }
@@ -366,5 +374,14 @@ export class Interface {
     this.txFrames.n++;
     this.txBytes.n += frame.length;
     port.send(frame, gsoSize ?? 0, partialCsum);
+  }
+
+  /** A frame of `len` bytes: its headers in `tx`, then the segment's payload views. */
+  private writeZeroCopy(port: GuestPort, tx: Buffer, len: number, seg: TcpRepr, gsoSize: number, partialCsum: boolean): void {
+    const payloadLen = tcpPayloadLength(seg);
+    this.txFrames.n++;
+    this.txBytes.n += len;
+    const parts = seg.payloadRest ? [seg.payload, ...seg.payloadRest] : [seg.payload];
+    port.sendv!(tx.subarray(0, len - payloadLen), parts, gsoSize, partialCsum);
   }
 }

@@ -12,6 +12,8 @@ export interface GuestPort {
   send(frame: Buffer, gsoSize?: number, partialCsum?: boolean): void;
   /** The port takes TCP super-segments and partial TCP checksums (Link.tso, Link.send). */
   readonly tso?: boolean;
+  /** Optional, with tso: write the frame `head` followed by the `tail` views in one system call, copying none (Link.sendv). */
+  sendv?(head: Buffer, tail: readonly Buffer[], gsoSize: number, partialCsum: boolean): void;
 }
 
 export interface Neighbor {

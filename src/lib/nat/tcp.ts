@@ -187,7 +187,7 @@ export class TcpNat {
     // 65535 total length - 20 IP header - 60 TCP header with the most options.
     // Super-segments move data in ~64 KiB pieces whatever the MTU: buffer as for a jumbo MTU.
     const tsoBuffer = opts.bufferBytes ?? LARGE_SEGMENT_BUFFER;
-    this.tsoConfig = { ...this.socketConfig, rcvBuf: tsoBuffer, sndBuf: tsoBuffer, maxSegmentBytes: 65535 - 20 - 60 };
+    this.tsoConfig = { ...this.socketConfig, rcvBuf: tsoBuffer, sndBuf: tsoBuffer, maxSegmentBytes: 65535 - 20 - 60, gatherPayload: true };
   }
 
   /** Open host sockets right now (for leak checks and status). */

@@ -42,6 +42,13 @@ export interface Link {
   /** The link takes TCP super-segments and partial TCP checksums (see send). */
   readonly tso?: boolean;
   /**
+   * Optional (a tap with offload): send the frame made of `head` and then the
+   * `tail` views, as send() would, without copying them together. Wrappers
+   * that need the whole frame (pcap, faults) do not have it, so the stack
+   * falls back to send() through them.
+   */
+  sendv?(head: Buffer, tail: readonly Buffer[], gsoSize: number, partialCsum: boolean): void;
+  /**
    * True while onFrame runs for a frame whose transport checksum the link
    * computed itself (a tap completing a virtio NEEDS_CSUM frame): verifying
    * it again would only repeat the same sum.

@@ -349,6 +349,27 @@ export class TapLink extends BaseLink {
   }
 
   /**
+   * Offload only: the frame is `head` (its headers) followed by the `tail`
+   * views, written with its virtio-net header in one writev(2) without
+   * copying the payload (the stack's zero-copy send, interface.ts).
+   */
+  sendv(head: Buffer, tail: readonly Buffer[], gsoSize: number, partialCsum: boolean): void {
+    let len = head.length;
+    for (const t of tail) len += t.length;
+    if (this.closed) return countDrop(this.stats, 'tx_closed');
+    if (!this.offload || len > this.maxFrame || (gsoSize === 0 && len > super.maxFrame)) return countDrop(this.stats, 'tx_oversized');
+    writeTxVnetHdr(this.txHdr, head, gsoSize > 0 && len > super.maxFrame ? gsoSize : 0, partialCsum);
+    try {
+      writevSync(this.fd, [this.txHdr, head, ...tail]);
+    } catch (err) {
+      countDrop(this.stats, txDropReason((err as NodeJS.ErrnoException).code));
+      return;
+    }
+    this.stats.txFrames++;
+    this.stats.txBytes += len;
+  }
+
+  /**
    * A frame of at most SMALL_TX_FRAME bytes (ACKs, requests, handshakes) goes
    * out with its virtio-net header in one write(2) through koffi: copying ~100
    * bytes is cheaper than fs.writevSync's two-buffer path (see libc.ts).

@@ -49,6 +49,19 @@ export interface TcpRepr {
   options: TcpOptions;
   /** A view into the received frame (parse) or the data to send (emit). */
   payload: Buffer;
+  /**
+   * Emit only: more payload after `payload`, as views in order. Set only for
+   * a socket configured to gather (TcpSocketConfig.gatherPayload), whose
+   * emitter writes the views out without copying them into the frame.
+   */
+  payloadRest?: readonly Buffer[];
+}
+
+/** The payload's length, `payloadRest` included. */
+export function tcpPayloadLength(repr: TcpRepr): number {
+  let n = repr.payload.length;
+  if (repr.payloadRest) for (const p of repr.payloadRest) n += p.length;
+  return n;
 }
 
 // ---------------------------------------------------------------------------
@@ -235,17 +248,22 @@ export function tcpHeaderLen(options: TcpOptions): number {
  * Write header, options (in Linux's SYN order: MSS, SACK-perm, timestamps,
  * NOP, window scale; then NOP NOP SACK), payload (copied unless it already
  * sits right after the header in `buf`) and checksum at `offset`. SACK blocks
- * that do not fit in 40 option bytes are left out. Returns the bytes written.
+ * that do not fit in 40 option bytes are left out. Returns the segment's
+ * length, header and payload.
+ *
+ * `headerOnly` (with `partialChecksum` only): write the header and leave the
+ * payload out of `buf`; the caller sends the payload views after it.
  *
  * `partialChecksum`: leave the checksum for the receiver to complete, as
  * Linux does for CHECKSUM_PARTIAL (the field holds the folded pseudo-header
  * sum, so summing from the TCP header to the end yields the full sum); only
  * for a link that says so to its peer (virtio-net NEEDS_CSUM, tap.ts).
  */
-export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, dst: Ipv4, partialChecksum = false): number {
+export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, dst: Ipv4, partialChecksum = false, headerOnly = false): number {
+  if (headerOnly && !partialChecksum) throw new RangeError('emitTcp: a header-only segment needs a partial checksum');
   const o = repr.options;
   const headerLen = tcpHeaderLen(o);
-  const total = headerLen + repr.payload.length;
+  const total = headerLen + tcpPayloadLength(repr);
   buf.writeUInt16BE(repr.srcPort, offset + SRC_PORT);
   buf.writeUInt16BE(repr.dstPort, offset + DST_PORT);
   buf.writeUInt32BE(repr.seq >>> 0, offset + SEQ);
@@ -306,7 +324,13 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
 
   const at = offset + headerLen;
   const p = repr.payload;
-  if (!(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
+  if (!headerOnly) {
+    if (!(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
+    if (repr.payloadRest) {
+      let pos = at + p.length;
+      for (const part of repr.payloadRest) pos += part.copy(buf, pos);
+    }
+  }
   if (partialChecksum) {
     buf.writeUInt16BE(~finishChecksum(pseudoHeaderSum(src, dst, PROTO_TCP, total)) & 0xffff, offset + CHECKSUM);
     return total;

@@ -96,11 +96,15 @@ describe('interface: TCP super-segments toward a guest', () => {
     const iface = new Interface(buildStackConfig({ mtu: 1500 }), counters);
     const p = new Port(tso);
     iface.attach(p);
-    // The guest announces itself: a frame from it teaches the neighbor table its MAC and port.
-    const hello = superSegment(Buffer.alloc(10));
-    completeChecksum(hello, 34, 16);
-    iface.receive(p, hello, 0);
+    iface.receive(p, hello(), 0);
     return { counters, iface, p };
+  }
+
+  /** The guest announces itself: a frame from it teaches the neighbor table its MAC and port. */
+  function hello(): Buffer {
+    const frame = superSegment(Buffer.alloc(10));
+    completeChecksum(frame, 34, 16);
+    return frame;
   }
 
   const data = Buffer.alloc(20 * 1448, 0x5a);
@@ -136,6 +140,45 @@ describe('interface: TCP super-segments toward a guest', () => {
     // Completed by the guest, the TSO frame is byte for byte the one sent with a full checksum.
     expect(tso.p.sent[0].frame.subarray(14 + 20).equals(plain.p.sent[0].frame.subarray(14 + 20))).to.equal(true);
     TcpPacket.checked(plain.p.sent[0].frame.subarray(34), HOST, GUEST);
+  });
+
+  describe('to a port that takes the payload as views (GuestPort.sendv)', () => {
+    class ZeroCopyPort extends Port {
+      gathered: Array<{ head: Buffer; tail: readonly Buffer[]; gsoSize: number }> = [];
+      sendv(head: Buffer, tail: readonly Buffer[], gsoSize: number, partialCsum: boolean): void {
+        this.gathered.push({ head: Buffer.from(head), tail, gsoSize });
+        this.send(Buffer.concat([head, ...tail]), gsoSize, partialCsum);
+      }
+    }
+    const zeroCopy = () => {
+      const { iface } = setup(true);
+      const z = new ZeroCopyPort(true);
+      iface.attach(z);
+      iface.receive(z, hello(), 0);
+      return { iface, z };
+    };
+
+    it('writes only the headers, then the payload views themselves, and the guest gets the same frame', () => {
+      const { iface, z } = zeroCopy();
+      const a = data.subarray(0, 10_000);
+      const b = data.subarray(10_000);
+      iface.sendTcp(HOST, GUEST, { ...repr, payload: a, payloadRest: [b] }, 1448);
+      expect(z.gathered).to.have.length(1);
+      expect(z.gathered[0].head.length, 'Ethernet, IPv4 and TCP headers').to.equal(14 + 20 + 20);
+      expect(z.gathered[0].tail[0]).to.equal(a);
+      expect(z.gathered[0].tail[1]).to.equal(b);
+      expect(z.gathered[0].gsoSize).to.equal(1448);
+      const reference = setup(true);
+      reference.iface.sendTcp(HOST, GUEST, repr, 1448);
+      expect(z.sent[0].frame.subarray(14).equals(reference.p.sent[0].frame.subarray(14)), 'byte for byte the copied frame').to.equal(true);
+    });
+
+    it('copies a small segment into one frame instead', () => {
+      const { iface, z } = zeroCopy();
+      iface.sendTcp(HOST, GUEST, { ...repr, payload: data.subarray(0, 100) });
+      expect(z.gathered).to.have.length(0);
+      expect(z.sent).to.have.length(1);
+    });
   });
 
   it('drops it (DF) toward a port without TSO', () => {

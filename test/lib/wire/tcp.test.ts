@@ -170,3 +170,26 @@ describe('TCP segments (RFC 9293 §3.1)', () => {
     );
   });
 });
+
+describe('TCP emit with the payload in pieces (payloadRest)', () => {
+  const base: TcpRepr = { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: TcpFlags.ACK, window: 5, urgent: 0, options: {}, payload: Buffer.from('abc') };
+  const split = { ...base, payload: Buffer.from('ab'), payloadRest: [Buffer.from(''), Buffer.from('c')] };
+
+  it('writes the pieces in order: the same segment as one payload', () => {
+    const one = Buffer.alloc(40);
+    const pieces = Buffer.alloc(40);
+    expect(emitTcp(split, pieces, 0, HOST_A, HOST_B)).to.equal(emitTcp(base, one, 0, HOST_A, HOST_B));
+    expect(pieces.equals(one)).to.equal(true);
+    TcpPacket.checked(pieces.subarray(0, 23), HOST_A, HOST_B);
+  });
+
+  it('headerOnly: writes the header, with the partial checksum of the whole segment, and leaves the payload out', () => {
+    const whole = Buffer.alloc(40);
+    const head = Buffer.alloc(40, 0xee);
+    expect(emitTcp(split, head, 0, HOST_A, HOST_B, true, true), 'the segment length').to.equal(23);
+    emitTcp(base, whole, 0, HOST_A, HOST_B, true);
+    expect(head.subarray(0, 20).equals(whole.subarray(0, 20))).to.equal(true);
+    expect(head.subarray(20, 23).equals(Buffer.alloc(3, 0xee)), 'payload bytes untouched').to.equal(true);
+    expect(() => emitTcp(split, head, 0, HOST_A, HOST_B, false, true)).to.throw(RangeError);
+  });
+});

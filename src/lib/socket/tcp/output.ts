@@ -21,6 +21,11 @@ import { type Endpoint, type ResolvedConfig, TcpState, windowShiftFor } from './
 
 const EMPTY = Buffer.alloc(0);
 let sharedScratch = Buffer.alloc(0);
+/**
+ * Below this a gathering socket still copies (see TcpSocketConfig.gatherPayload):
+ * a small frame goes out faster copied whole into one write(2) (tap.ts sendSmall).
+ */
+const GATHER_MIN_BYTES = 16 * 1024;
 
 /** The shared straddle buffer, grown to at least `n` bytes. */
 function scratch(n: number): Buffer {
@@ -40,7 +45,7 @@ export abstract class TcpOutput extends TcpConnection {
     super(local, remote, cfg, conn);
     this.out = {
       srcPort: local.port, dstPort: remote.port, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0,
-      options: this.outOpts, payload: EMPTY,
+      options: this.outOpts, payload: EMPTY, payloadRest: undefined,
     };
   }
 
@@ -300,6 +305,7 @@ export abstract class TcpOutput extends TcpConnection {
       this.lastAckSent = this.rcvNxt;
     }
     o.payload = EMPTY;
+    o.payloadRest = undefined;
     if (this.sndMax !== this.iss) {
       this.stats.retransmits++;
       this.rttTiming = false; // Karn: never time a retransmitted SYN.
@@ -322,9 +328,16 @@ export abstract class TcpOutput extends TcpConnection {
     this.clearOptions();
     o.seq = seq;
     o.flags = TcpFlags.ACK | (fin ? TcpFlags.FIN : 0);
+    o.payloadRest = undefined;
     if (len > 0) {
       const offset = this.sq.beginOffset + seqSub(seq, this.sndUna);
-      o.payload = this.sq.view(offset, len, scratch(len));
+      if (this.cfg.gatherPayload && len >= GATHER_MIN_BYTES) {
+        const rest: Buffer[] = [];
+        o.payload = this.sq.views(offset, len, rest);
+        if (rest.length > 0) o.payloadRest = rest;
+      } else {
+        o.payload = this.sq.view(offset, len, scratch(len));
+      }
       if (seqAdd(seq, len) === this.dataEnd) o.flags |= TcpFlags.PSH;
     } else {
       o.payload = EMPTY;
@@ -361,6 +374,7 @@ export abstract class TcpOutput extends TcpConnection {
     o.flags = flags;
     o.window = window;
     o.payload = EMPTY;
+    o.payloadRest = undefined;
     this.stats.segmentsOut++;
     emit(o);
   }

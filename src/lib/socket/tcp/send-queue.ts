@@ -4,8 +4,9 @@
  * the start of the connection, a plain number that never wraps); the socket
  * maps sequence numbers to offsets. `view()` returns a subarray of one chunk
  * when the range lies inside it, else copies into a caller-supplied scratch
- * buffer (segments straddling two chunks). A cursor makes sequential reads
- * O(1) instead of scanning from the head each time.
+ * buffer (segments straddling two chunks); `views()` returns the range as
+ * views of the chunks it spans, copying nothing. A cursor makes sequential
+ * reads O(1) instead of scanning from the head each time.
  */
 
 export class SendQueue {
@@ -60,10 +61,7 @@ export class SendQueue {
    * when possible, otherwise copied into `scratch` (at least `len` bytes).
    */
   view(offset: number, len: number, scratch: Buffer): Buffer {
-    let i = this.cursor;
-    if (i >= this.chunks.length || i < this.head || this.starts[i] > offset) i = this.head;
-    while (i < this.chunks.length - 1 && this.starts[i] + this.chunks[i].length <= offset) i++;
-    this.cursor = i;
+    let i = this.seek(offset);
     const chunk = this.chunks[i];
     const rel = offset - this.starts[i];
     if (rel + len <= chunk.length) return chunk.subarray(rel, rel + len);
@@ -77,5 +75,33 @@ export class SendQueue {
       i++;
     }
     return scratch.subarray(0, len);
+  }
+
+  /**
+   * The bytes [offset, offset+len) (which must be queued) as views of the
+   * chunks they span, no copy: the first is returned, any further ones are
+   * pushed to `rest` in order.
+   */
+  views(offset: number, len: number, rest: Buffer[]): Buffer {
+    let i = this.seek(offset);
+    const rel = offset - this.starts[i];
+    const first = this.chunks[i].subarray(rel, Math.min(this.chunks[i].length, rel + len));
+    let got = first.length;
+    while (got < len) {
+      const c = this.chunks[++i];
+      const n = Math.min(c.length, len - got);
+      rest.push(n === c.length ? c : c.subarray(0, n));
+      got += n;
+    }
+    return first;
+  }
+
+  /** The index of the chunk holding stream offset `offset`; moves the cursor there. */
+  private seek(offset: number): number {
+    let i = this.cursor;
+    if (i >= this.chunks.length || i < this.head || this.starts[i] > offset) i = this.head;
+    while (i < this.chunks.length - 1 && this.starts[i] + this.chunks[i].length <= offset) i++;
+    this.cursor = i;
+    return i;
   }
 }

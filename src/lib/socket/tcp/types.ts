@@ -36,6 +36,13 @@ export interface TcpSocketConfig {
    * out in multiples of the peer's MSS; retransmissions stay at one MSS.
    */
   maxSegmentBytes?: number;
+  /**
+   * Emit a large data segment's payload as views of the queued chunks
+   * (TcpRepr.payloadRest) instead of gathering a straddling one into a
+   * scratch buffer; for an emitter that writes the views out as they are
+   * (a tap with offload, interface.ts). Default false.
+   */
+  gatherPayload?: boolean;
   /** Queued-unacknowledged bytes at which send() returns false. */
   sndBuf: number;
   /** Receive buffer: the advertised window is rcvBuf - unread bytes. */
@@ -91,6 +98,7 @@ export function resolveConfig(cfg: TcpSocketConfig): ResolvedConfig {
   const r: ResolvedConfig = {
     mss: cfg.mss,
     maxSegmentBytes: Math.max(cfg.mss, cfg.maxSegmentBytes ?? cfg.mss),
+    gatherPayload: cfg.gatherPayload ?? false,
     sndBuf: cfg.sndBuf,
     rcvBuf: cfg.rcvBuf,
     timeWaitMs: cfg.timeWaitMs ?? 60_000,

@@ -50,6 +50,32 @@ describe('TCP super-segments (maxSegmentBytes above the MSS)', () => {
     expect(got.some((b) => b.length > MSS)).to.equal(true);
   });
 
+  it('with gatherPayload, hands a large segment over as views of the chunks it spans, copying nothing', () => {
+    const p = establishedPassive({ mss: 9000, maxSegmentBytes: 65000, gatherPayload: true, sndBuf: 1 << 20 }, { mss: 9000 }, 60_000);
+    const chunks = [pattern(10_000, 1), pattern(10_000, 2), pattern(10_000, 3)];
+    for (const c of chunks) p.sock.send(c);
+    const seen: Array<{ len: number; parts: Buffer[] }> = [];
+    p.sock.dispatch(p.now, (s) => {
+      if (s.payload.length === 0) return;
+      const parts = [s.payload, ...(s.payloadRest ?? [])];
+      seen.push({ len: parts.reduce((n, b) => n + b.length, 0), parts: parts.map((b) => Buffer.from(b)) });
+      for (const b of parts) expect(chunks.some((c) => c.buffer === b.buffer), 'a view of a queued chunk').to.equal(true);
+    });
+    const first = seen[0];
+    expect(first.len, 'the initial window: min(10 MSS, max(2 MSS, 14600)) = 18000 (RFC 6928)').to.equal(18_000);
+    expect(first.parts.map((b) => b.length)).to.deep.equal([10_000, 8_000]);
+    expect(Buffer.concat(seen.flatMap((x) => x.parts)).equals(Buffer.concat(chunks).subarray(0, 18_000))).to.equal(true);
+  });
+
+  it('with gatherPayload, still copies a small straddling segment into one buffer', () => {
+    const p = establishedPassive({ gatherPayload: true }, { mss: 1460 });
+    p.sock.send(pattern(1000, 1));
+    p.sock.send(pattern(1000, 2));
+    const out: Array<{ len: number; rest: number }> = [];
+    p.sock.dispatch(p.now, (s) => void (s.payload.length > 0 && out.push({ len: s.payload.length, rest: s.payloadRest?.length ?? 0 })));
+    expect(out[0]).to.deep.equal({ len: 1460, rest: 0 });
+  });
+
   it('without maxSegmentBytes, segments never exceed the MSS', () => {
     const p = establishedPassive({}, { mss: MSS });
     p.sock.send(pattern(30_000, 1));
