@@ -204,18 +204,14 @@ export class Interface {
       case IpProtocol.ICMP:
         return this.receiveIcmp(ip, now);
       default:
-        this.icmp.unreachable(ip.src, dst, 2 /* protocol unreachable */, this.quote(ip));
+        this.icmp.unreachable(ip.src, dst, 2 /* protocol unreachable */, ipv4Quote(ip.buf));
         return this.counters.drop('ipv4_unknown_protocol');
     }
   }
 
-  private quote(ip: Ipv4Packet): Buffer {
-    return ipv4Quote(ip.buf);
-  }
-
   private receiveUdp(port: GuestPort, srcMac: Buffer, ip: Ipv4Packet, local: boolean, now: number, checksumKnownGood: boolean): void {
     const udp = UdpPacket.checked(ip.payload, ip.src, ip.dst, checksumKnownGood);
-    const d: GuestUdp = { port, srcMac, src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: udp.payload, quote: this.quote(ip) };
+    const d: GuestUdp = { port, srcMac, src: ip.src, dst: ip.dst, srcPort: udp.srcPort, dstPort: udp.dstPort, payload: udp.payload, quote: ipv4Quote(ip.buf) };
     if (local) {
       if (this.handlers.gatewayUdp?.(now, d)) return;
       if (ip.dst === this.cfg.gateway) this.icmp.unreachable(ip.src, ip.dst, 3 /* port unreachable */, d.quote);
@@ -242,7 +238,7 @@ export class Interface {
       return;
     }
     if (dst === this.cfg.hostIp) {
-      this.icmp.unreachable(ip.src, dst, 13 /* administratively prohibited, RFC 1812 */, this.quote(ip));
+      this.icmp.unreachable(ip.src, dst, 13 /* administratively prohibited, RFC 1812 */, ipv4Quote(ip.buf));
       return this.counters.drop('host_loopback_off');
     }
     if (!this.handlers.echo) return this.counters.drop('icmp_no_handler');

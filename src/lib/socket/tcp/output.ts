@@ -22,8 +22,12 @@ import { type Endpoint, type ResolvedConfig, TcpState, windowShiftFor } from './
 const EMPTY = Buffer.alloc(0);
 let sharedScratch = Buffer.alloc(0);
 /**
- * Below this a gathering socket still copies (see TcpSocketConfig.gatherPayload):
- * a small frame goes out faster copied whole into one write(2) (tap.ts sendSmall).
+ * Below this a gathering socket (TcpSocketConfig.gatherPayload) reads its
+ * payload with view(): a straddling segment is then copied once into the
+ * scratch buffer instead of getting an array of views, which keeps that
+ * allocation off small request/response segments, where the copy is cheap.
+ * (Whether a frame is sent from views or copied whole is the interface's
+ * choice, by its own size threshold.)
  */
 const GATHER_MIN_BYTES = 16 * 1024;
 
