@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { readlinkSync } from 'node:fs';
-import { TapTransport } from '../../src/lib/phy/tap.js';
+import { TapLink, TapTransport } from '../../src/lib/phy/tap.js';
 import type { Link } from '../../src/lib/phy/link.js';
 import { requireRoot, useCleanup, createNetns, assertRoutedVia, uniqueSuffix, run, type Netns } from './harness/index.js';
 
@@ -100,6 +100,25 @@ describe('tap transport (Linux, netns)', function () {
     const neigh = await ns.exec('ip', ['neigh', 'show', GHOST_IP, 'dev', name]);
     expect(neigh.stdout).to.contain('lladdr 02:68:6e:74:00:07');
     expect(link.stats.rxFrames).to.be.greaterThan(1);
+  });
+
+  it('delivers a wakeup\'s frames inside the input batch, closed when the wakeup ends', async () => {
+    const name = `hntt${uniqueSuffix()}`;
+    const { link } = await attach(name);
+    // A subnet of its own: the ARP test's tap, still up in this namespace, holds NS_IP's.
+    await ns.exec('ip', ['addr', 'add', '203.0.113.1/24', 'dev', name]); // RFC 5737 TEST-NET-3
+    await assertRoutedVia('203.0.113.7', name, ns);
+    let depth = 0;
+    let ends = 0;
+    expect(link).to.be.instanceOf(TapLink);
+    (link as TapLink).inputBatch = { beginInput: () => void depth++, endInput: () => void (depth--, ends++) };
+    const depthAtFrame = new Promise<number>((res) => (link.onFrame = () => res(depth)));
+    const pinger = ns.spawn('ping', ['-c', '20', '-i', '0.5', '203.0.113.7']);
+    cleanup.add('ping', () => pinger.kill('SIGKILL'));
+    expect(await depthAtFrame, 'inside the bracket').to.equal(1);
+    pinger.kill('SIGKILL');
+    expect(depth, 'closed after the wakeup').to.equal(0);
+    expect(ends).to.be.greaterThan(0);
   });
 
   it('removes a tap it created when closed', async () => {

@@ -98,6 +98,7 @@ export class BusyPoll {
     this.until = now + this.window;
     if (this.window > 0 && !this.polling) {
       this.polling = true;
+      this.bulkMovesAtPoll = this.bulkMoves;
       this.defer(this.tick);
     }
   }
@@ -116,10 +117,19 @@ export class BusyPoll {
     }
   }
 
-  /** This turn moved bulk data: do not poll after it. */
+  /**
+   * This turn moved bulk data: do not poll after it. A poll already started
+   * in this turn (inputs are flushed as they come, scheduler.ts, so several
+   * flushes can end one turn) stops at its first tick too.
+   */
   bulk(): void {
     this.bulkTurn = true;
+    this.bulkMoves++;
   }
+
+  /** bulk() calls so far, and their count when the current poll began. */
+  private bulkMoves = 0;
+  private bulkMovesAtPoll = 0;
 
   /** Compare the preemptions since the last check with the turns answered meanwhile. */
   private checkContention(now: number): void {
@@ -145,7 +155,7 @@ export class BusyPoll {
   }
 
   private readonly tick = (): void => {
-    if (this.clock() < this.until) this.defer(this.tick);
+    if (this.bulkMoves === this.bulkMovesAtPoll && this.clock() < this.until) this.defer(this.tick);
     else this.polling = false;
   };
 }

@@ -16,7 +16,7 @@ import { Scheduler, type Pollable } from './scheduler.js';
 import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll.js';
 import type { Logger } from './log.js';
 import type { HomePaths } from './home.js';
-import type { Link, Transport } from '../phy/link.js';
+import { BaseLink, type Link, type Transport } from '../phy/link.js';
 import { createTransport, parseListenUri } from '../phy/uri.js';
 import { PcapWriter, withPcap } from '../phy/pcap.js';
 import { withFaults, type FaultOptions } from '../phy/faults.js';
@@ -183,6 +183,8 @@ export class Daemon {
     // With nothing between the tap and here recording raw frames, a guest's
     // partial checksum is completed only for frames that go anywhere but the stack.
     if (trustChecksums && !this.pcap && raw instanceof TapLink) raw.deferRxChecksum = true;
+    // A tap wakeup's frames are answered at the end of that wakeup (scheduler.ts).
+    if (raw instanceof BaseLink) raw.inputBatch = this.scheduler;
     const gatewayMac = this.iface.cfg.gatewayMac;
     link.onFrame = (frame) => {
       const valid = trustChecksums && link.rxChecksumValid === true;

@@ -53,7 +53,12 @@ export class Scheduler {
   private dirty: Array<Marked | null> = [];
   private dirtyCount = 0;
   private running: Array<Marked | null> = [];
-  private flushScheduled = false;
+  /** A setImmediate is pending that will flush. */
+  private immediatePending = false;
+  /** Open beginInput() brackets: marks made inside wait for the outermost endInput(). */
+  private inputDepth = 0;
+  /** The open bracket's input asked to be flushed at the end of the turn (bulkInput). */
+  private inputBulk = false;
   private stopped = false;
   /** Consecutive immediate re-runs per task, so a task that is always due cannot spin the loop. */
   private readonly reruns = new Map<Pollable, number>();
@@ -105,12 +110,46 @@ export class Scheduler {
     const t = task as Marked;
     if (t[DIRTY] === true) return;
     t[DIRTY] = true;
+    // The first mark since the last flush is the input that ended an idle spell, if any.
+    if (this.dirtyCount === 0) this.busyPoll?.input(this.clock());
     this.dirty[this.dirtyCount++] = t;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.busyPoll?.input(this.clock());
+    if (!this.immediatePending && this.inputDepth === 0) {
+      this.immediatePending = true;
       setImmediate(this.flushNow);
     }
+  }
+
+  /**
+   * An I/O callback starts handling input (see the module comment). Brackets
+   * nest; every beginInput() must be matched by an endInput(), in a finally.
+   */
+  beginInput(): void {
+    this.inputDepth++;
+  }
+
+  /** The I/O callback is done: at the outermost bracket, flush what it marked, now. */
+  endInput(): void {
+    if (--this.inputDepth !== 0) return;
+    const bulk = this.inputBulk;
+    this.inputBulk = false;
+    if (this.dirtyCount === 0 || this.stopped) return;
+    if (!bulk) return this.flush();
+    if (!this.immediatePending) {
+      this.immediatePending = true;
+      setImmediate(this.flushNow);
+    }
+  }
+
+  /**
+   * The input in this bracket is bulk data: flush it at the end of the turn,
+   * as unbracketed input is. A host socket with more queued than one read
+   * takes is read again and again in one callback, and the turn's one flush
+   * then sends it in one batch. Flushed after each read instead, host→guest
+   * iperf3 at MTU 1500 made 0.75-0.80x the throughput for 1.3x the CPU per GB
+   * (paired rounds against the flush at the turn's end).
+   */
+  bulkInput(): void {
+    if (this.inputDepth > 0) this.inputBulk = true;
   }
 
   stop(): void {
@@ -125,10 +164,13 @@ export class Scheduler {
     this.reruns.clear();
   }
 
-  private readonly flushNow = (): void => this.flush();
+  private readonly flushNow = (): void => {
+    this.immediatePending = false;
+    // Nothing left: an input bracket flushed it already (a busy poll would restart from here needlessly).
+    if (this.dirtyCount > 0) this.flush();
+  };
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.stopped) return;
     // Swapped out first: a task polled here may mark itself (or others) dirty for the next turn.
     const batch = this.dirty;
@@ -144,7 +186,8 @@ export class Scheduler {
       t[DIRTY] = false;
       this.run(t, now); // never throws: a task's error is reported and contained there
     }
-    if (this.busyPoll && !this.flushScheduled) this.busyPoll.idle(this.clock());
+    // Nothing marked for the next turn: the loop may go idle (after a busy poll).
+    if (this.busyPoll && this.dirtyCount === 0) this.busyPoll.idle(this.clock());
   }
 
   private run(task: Pollable, now: number): void {

@@ -21,6 +21,7 @@ import type { HostEvents, HostStream } from './host-stream.js';
 import { HOST_READ_BUFFER } from './host-rx.js';
 import { SHUT_WR, libc } from '../phy/libc.js';
 import { UV_EOF, nodeBinding, uvErrorName } from '../phy/fd-watch.js';
+import { inInputBatch, type InputBatch } from '../phy/link.js';
 
 interface Req {
   oncomplete: (status: number) => void;
@@ -95,6 +96,8 @@ export interface RawConnectHooks {
   connected(err: string | null): void;
   /** The handle is closed (once, whatever the reason). */
   handleClosed?(): void;
+  /** Brackets each read and the connect's completion (the daemon's Scheduler: the relay's answer goes out at the callback's end). */
+  batch?: InputBatch;
 }
 
 export class RawTcpHost implements HostStream {
@@ -110,14 +113,19 @@ export class RawTcpHost implements HostStream {
   private paused = false;
   private shutdownDone = false;
   private ending = false;
+  /** Brackets the libuv callbacks below (RawConnectHooks.batch). */
+  private readonly batch: InputBatch | null;
+  private readonly afterConnectFn = (status: number): void => this.afterConnect(status);
+  private readonly onReadFn = (): void => this.onRead();
 
   /** Start connecting to an IPv4 address literal (the relay is IPv4 only). */
   constructor(address: string, port: number, hooks: RawConnectHooks) {
     const b = this.b;
     this.hooks = hooks;
+    this.batch = hooks.batch ?? null;
     this.handle = new b.TCP(b.SOCKET);
     const req = new b.TCPConnectWrap();
-    req.oncomplete = (status) => this.afterConnect(status);
+    req.oncomplete = (status) => inInputBatch(this.batch, this.afterConnectFn, status);
     const err = this.handle.connect(req, address, port);
     // Reported from the loop, as the contract promises, never from inside the constructor.
     if (err !== 0) setImmediate(() => this.afterConnect(err));
@@ -135,9 +143,10 @@ export class RawTcpHost implements HostStream {
   private startReading(): void {
     const h = this.handle;
     h.useUserBuffer(HOST_READ_BUFFER);
-    h.onread = () => this.onRead();
+    h.onread = () => inInputBatch(this.batch, this.onReadFn, undefined);
     h.readStart();
   }
+
 
   private afterConnect(status: number): void {
     if (this.closed) return;

@@ -265,6 +265,7 @@ export class TcpNat {
         this.established(flow);
       },
       handleClosed: () => this.hostSockets--,
+      batch: this.scheduler,
     });
     flow.host = host;
     flow.connectTimer = setTimeout(() => this.connectFailed(flow, 'ETIMEDOUT'), this.connectTimeoutMs);
@@ -333,7 +334,10 @@ export class TcpNat {
    */
   private fromHost(flow: TcpFlow, buf: Buffer, n: number): boolean {
     if (n <= 0) return true;
-    if (n >= BULK_SEGMENT) this.scheduler.busyPoll?.bulk();
+    if (n >= BULK_SEGMENT) {
+      this.scheduler.busyPoll?.bulk();
+      this.scheduler.bulkInput();
+    }
     flow.bytesIn += n;
     if (flow.rxSlabs) flow.rxSlabs.copyIn(buf, n, flow.queueHostData);
     else flow.queueHostData(n === buf.length ? buf : buf.subarray(0, n));

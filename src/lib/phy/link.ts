@@ -66,6 +66,26 @@ export interface Link {
   readonly stats: LinkStats;
 }
 
+/**
+ * Brackets the frames one read callback delivers (the daemon's Scheduler):
+ * the output they cause is flushed when the callback ends, not a loop turn later.
+ */
+export interface InputBatch {
+  beginInput(): void;
+  endInput(): void;
+}
+
+/** Call fn(arg) inside `batch`'s bracket (closed even if fn throws); without a batch, just call it. */
+export function inInputBatch<A>(batch: InputBatch | null, fn: (arg: A) => void, arg: A): void {
+  if (batch === null) return fn(arg);
+  batch.beginInput();
+  try {
+    fn(arg);
+  } finally {
+    batch.endInput();
+  }
+}
+
 export interface Transport {
   readonly uri: string;
   start(): Promise<void>;
@@ -108,6 +128,8 @@ export abstract class BaseLink implements Link {
   rxChecksumValid = false;
   onFrame: ((frame: Buffer) => void) | null = null;
   onClose: (() => void) | null = null;
+  /** Set by the consumer; links that read in batches (tap) bracket each batch with it. */
+  inputBatch: InputBatch | null = null;
   protected closed = false;
   private closeNotified = false;
 

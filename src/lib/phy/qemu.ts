@@ -21,7 +21,7 @@ import { createServer, connect, type Server, type Socket, type AddressInfo } fro
 import { dirname } from 'node:path';
 import { HnetError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
-import { BaseLink, countDrop, maxFrameFor, nextLinkId, type Link, type Transport } from './link.js';
+import { BaseLink, countDrop, inInputBatch, maxFrameFor, nextLinkId, type Link, type Transport } from './link.js';
 import { Deframer, FrameBatcher, QEMU_STREAM, type PrefixFormat } from './framing.js';
 
 /** Above this many bytes queued toward a peer, further frames are dropped (counted). */
@@ -30,6 +30,7 @@ export const TX_HIGH_WATER = 4 * 1024 * 1024;
 /** A Link over any connected byte stream with length-prefixed frames. */
 export class StreamLink extends BaseLink {
   private readonly deframer: Deframer;
+  private readonly pushChunk: (chunk: Buffer) => void;
   private readonly batcher: FrameBatcher;
   private readonly closedP: Promise<void>;
 
@@ -42,13 +43,15 @@ export class StreamLink extends BaseLink {
   ) {
     super(nextLinkId(kind), kind, mtu);
     this.deframer = new Deframer(fmt, maxFrameFor(mtu), (f) => this.deliver(f), (r) => countDrop(this.stats, r));
+    this.pushChunk = (chunk) => this.deframer.push(chunk);
     this.batcher = new FrameBatcher(fmt, (chunk) => {
       if (this.sock.destroyed) return false;
       this.sock.write(chunk);
       return this.sock.writableLength === 0;
     });
     sock.setNoDelay?.(true);
-    sock.on('data', (chunk: Buffer) => this.deframer.push(chunk));
+    // One read's frames are answered together, at its end (InputBatch).
+    sock.on('data', (chunk: Buffer) => inInputBatch(this.inputBatch, this.pushChunk, chunk));
     sock.on('error', () => countDrop(this.stats, 'io_error'));
     this.closedP = new Promise((res) =>
       sock.once('close', () => {

@@ -9,7 +9,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../daemon/log.js';
-import { BaseLink, countDrop, maxFrameFor, nextLinkId, type Link, type Transport } from './link.js';
+import { BaseLink, countDrop, inInputBatch, maxFrameFor, nextLinkId, type Link, type Transport } from './link.js';
 import { Deframer, FrameBatcher, STDIO_STREAM } from './framing.js';
 
 const TX_HIGH_WATER = 4 * 1024 * 1024;
@@ -18,7 +18,9 @@ export class StdioLink extends BaseLink {
   private readonly deframer: Deframer;
   private readonly batcher: FrameBatcher;
   private readonly ended: Promise<void>;
-  private readonly onData = (chunk: Buffer) => this.deframer.push(chunk);
+  private readonly pushChunk = (chunk: Buffer) => this.deframer.push(chunk);
+  /** One read's frames are answered together, at its end (InputBatch). */
+  private readonly onData = (chunk: Buffer) => inInputBatch(this.inputBatch, this.pushChunk, chunk);
 
   constructor(
     mtu: number,

@@ -35,7 +35,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HnetError, PermissionError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
-import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
+import { BaseLink, countDrop, inInputBatch, nextLinkId, type Link, type Transport } from './link.js';
 import { segmentTcpFrame } from './gso.js';
 import { readFd, type FdReader } from './fd-watch.js';
 import { CLONE_NEWNET, IFF_NO_PI, IFF_TAP, IFREQ_SIZE, O_NONBLOCK, O_RDWR, TUNSETIFF, libc } from './libc.js';
@@ -212,14 +212,12 @@ export class TapLink extends BaseLink {
   ) {
     super(nextLinkId('tap'), 'tap', mtu);
     const readBuf = Buffer.allocUnsafe(Math.max(MAX_MTU, MAX_GSO_FRAME) + VNET_HDR_LEN + 64);
+    const readBatch = (n: number): void => this.readBatch(readBuf, n);
     this.reader = readFd(
       fd,
       'the tap fd',
       readBuf,
-      (n) => {
-        this.receive(readBuf, n);
-        if (this.shouldDrain(readBuf, n)) this.drain(readBuf);
-      },
+      (n) => inInputBatch(this.inputBatch, readBatch, n),
       (err) => {
         if (err) {
           countDrop(this.stats, 'io_error');
@@ -228,6 +226,12 @@ export class TapLink extends BaseLink {
         void this.close();
       },
     );
+  }
+
+  /** One wakeup: the frame libuv read, then what the queue holds behind it. */
+  private readBatch(buf: Buffer, n: number): void {
+    this.receive(buf, n);
+    if (this.shouldDrain(buf, n)) this.drain(buf);
   }
 
   /**

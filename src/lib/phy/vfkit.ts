@@ -26,7 +26,7 @@ import { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { HnetError } from '../errors.js';
 import type { Logger } from '../daemon/log.js';
-import { BaseLink, countDrop, nextLinkId, type Link, type Transport } from './link.js';
+import { BaseLink, countDrop, inInputBatch, nextLinkId, type Link, type Transport } from './link.js';
 import { AF_UNIX, EAGAIN, ECONNREFUSED, ENOENT, MSG_DONTWAIT, SOCKADDR_UN_SIZE, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, libc, sockaddrUn, sockaddrUnPath } from './libc.js';
 import { MAX_MTU } from './tap.js';
 import { pipeHandle } from './fd-watch.js';
@@ -62,6 +62,7 @@ function dgramIsLive(path: string): boolean {
 export class VfkitLink extends BaseLink {
   private readonly sock: Socket;
   private readonly closedP: Promise<void>;
+  private readonly deliverFn = (frame: Buffer): void => this.deliver(frame);
 
   constructor(
     private readonly fd: number,
@@ -79,7 +80,8 @@ export class VfkitLink extends BaseLink {
         callback: (nread: number, buf: Uint8Array) => {
           const frame = (buf as Buffer).subarray(0, nread);
           if (nread === 4 && frame.equals(VFKT)) return;
-          this.deliver(frame);
+          // Answered at the end of this callback, not a loop turn later (InputBatch).
+          inInputBatch(this.inputBatch, this.deliverFn, frame);
         },
       },
     } as unknown as ConstructorParameters<typeof Socket>[0]);

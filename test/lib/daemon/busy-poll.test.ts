@@ -75,6 +75,22 @@ describe('BusyPoll', () => {
     expect(h.pending(), 'ordinary turn: poll').to.equal(1);
   });
 
+  it('stops a poll begun earlier in the turn at its first tick once bulk data moves (several flushes end one turn)', () => {
+    const h = harness(50);
+    h.bp.window = 0.02;
+    h.bp.idle(h.now()); // an ordinary input's flush starts the poll...
+    expect(h.pending()).to.equal(1);
+    h.bp.bulk(); // ...and a bulk read later in the same turn
+    expect(h.step(), 'the tick was pending').to.equal(true);
+    expect(h.pending(), 'and did not renew itself').to.equal(0);
+    h.bp.idle(h.now());
+    expect(h.pending(), 'the bulk turn is not followed by a poll either').to.equal(0);
+    h.bp.idle(h.now());
+    expect(h.pending(), 'an ordinary turn after it polls again').to.equal(1);
+    h.step();
+    expect(h.pending(), 'and keeps polling without new bulk data').to.equal(1);
+  });
+
   it('shrinks the window when input comes later than the maximum (polling was in vain), down to nothing', () => {
     const h = harness(50);
     h.bp.window = 0.04;

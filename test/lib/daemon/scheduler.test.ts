@@ -167,6 +167,93 @@ describe('Scheduler', () => {
     expect(ref!.deref(), 'the task was collected').to.equal(undefined);
   });
 
+  describe('input brackets (an I/O callback answered at its end)', () => {
+    it('flushes what a bracket marked when it ends, in the same call, and not again on the next turn', async () => {
+      const t = task();
+      const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+      const before = immediates();
+      s.beginInput();
+      s.markDirty(t);
+      expect(t.calls, 'not before the bracket ends').to.have.length(0);
+      expect(immediates(), 'no setImmediate hop queued').to.equal(before);
+      s.endInput();
+      expect(t.calls, 'at the end of the bracket').to.have.length(1);
+      await turn();
+      await turn();
+      expect(t.calls).to.have.length(1);
+    });
+
+    it('flushes nested brackets once, when the outermost ends', () => {
+      const t = task();
+      s.beginInput();
+      s.beginInput();
+      s.markDirty(t);
+      s.endInput();
+      expect(t.calls).to.have.length(0);
+      s.endInput();
+      expect(t.calls).to.have.length(1);
+    });
+
+    it('takes a mark made outside any bracket along, and the pending turn then polls nothing twice', async () => {
+      const outside = task();
+      const inside = task();
+      s.markDirty(outside);
+      s.beginInput();
+      s.markDirty(inside);
+      s.endInput();
+      expect([outside.calls.length, inside.calls.length]).to.deep.equal([1, 1]);
+      await turn();
+      await turn();
+      expect([outside.calls.length, inside.calls.length]).to.deep.equal([1, 1]);
+    });
+
+    it('runs a task that marks itself during the bracket\'s flush on the next turn', async () => {
+      let runs = 0;
+      const t: Pollable = {
+        poll: () => {
+          if (++runs < 2) s.markDirty(t);
+          return Infinity;
+        },
+      };
+      s.beginInput();
+      s.markDirty(t);
+      s.endInput();
+      expect(runs).to.equal(1);
+      await turn();
+      await turn();
+      expect(runs).to.equal(2);
+    });
+
+    it('leaves a bracket of bulk input to the end of the turn, and the next bracket flushes at its end again', async () => {
+      const bulk = task();
+      s.beginInput();
+      s.markDirty(bulk);
+      s.bulkInput();
+      s.endInput();
+      expect(bulk.calls, 'bulk: not at the bracket end').to.have.length(0);
+      await turn();
+      expect(bulk.calls, 'bulk: at the end of the turn').to.have.length(1);
+      s.beginInput();
+      s.bulkInput(); // nothing marked: the flag must still end with its bracket
+      s.endInput();
+      const small = task();
+      s.beginInput();
+      s.markDirty(small);
+      s.endInput();
+      expect(small.calls).to.have.length(1);
+    });
+
+    it('still flushes on the next turn what is marked after the bracket ended', async () => {
+      const t = task();
+      s.beginInput();
+      s.endInput();
+      s.markDirty(t);
+      await turn();
+      await turn();
+      expect(t.calls).to.have.length(1);
+    });
+  });
+
   it('runs nothing after stop()', async () => {
     const t = task();
     s.schedule(t, clock);

@@ -115,6 +115,41 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     srv.close();
   });
 
+  it('runs its connect completion and every read inside its input batch', async () => {
+    const srv = await server((s) => s.end('hello'));
+    let depth = 0;
+    let begins = 0;
+    const seen: string[] = [];
+    const batch = {
+      beginInput: () => void (depth++, begins++),
+      endInput: () => void depth--,
+    };
+    const r = recorder();
+    const data = r.data;
+    r.data = (buf, n) => {
+      seen.push(`data@${depth}`);
+      return data(buf, n);
+    };
+    r.end = () => seen.push(`end@${depth}`);
+    const host = await new Promise<RawTcpHost>((resolve) => {
+      const h: RawTcpHost = new RawTcpHost('127.0.0.1', srv.port, {
+        connected: (err) => {
+          seen.push(`connected@${depth}:${err}`);
+          h.attach(r);
+          resolve(h);
+        },
+        batch,
+      });
+    });
+    await until(() => seen.some((x) => x.startsWith('end')), 'the host FIN');
+    host.destroy();
+    expect(seen[0]).to.equal('connected@1:null');
+    expect(seen.slice(1)).to.include('data@1').and.include('end@1');
+    expect(depth, 'every bracket closed').to.equal(0);
+    expect(begins).to.be.greaterThan(1);
+    srv.close();
+  });
+
   it('stays open after the host FIN until we end too (host half-close)', async () => {
     let serverSide: net.Socket | null = null;
     let got = '';

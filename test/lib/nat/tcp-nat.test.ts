@@ -81,6 +81,36 @@ describe('TcpNat, driven with guest segments', () => {
     }
   });
 
+  it('answers small host data at the end of the input that brought it, and bulk data at the end of the turn', async () => {
+    const { nat, port, scheduler, fromGuest } = setup();
+    let service: PassThrough | null = null;
+    nat.services.set(SERVICE_PORT, () => (service = new PassThrough()));
+    try {
+      fromGuest({ seq: 1000, flags: TcpFlags.SYN });
+      await tick();
+      const synAck = port.sent.find((x) => x.flags === (TcpFlags.SYN | TcpFlags.ACK))!;
+      fromGuest({ seq: 1001, ack: synAck.seq + 1 });
+      await tick();
+      port.sent = [];
+      const dataSent = () => port.sent.reduce((n, x) => n + x.payload.length, 0);
+
+      scheduler.beginInput(); // as a host socket's read callback does
+      service!.write(Buffer.alloc(64));
+      scheduler.endInput();
+      expect(dataSent(), 'a small read: sent when its callback ends').to.equal(64);
+
+      scheduler.beginInput();
+      service!.write(Buffer.alloc(8 * 1024));
+      scheduler.endInput();
+      expect(dataSent(), 'a bulk read: not yet').to.equal(64);
+      await tick();
+      expect(dataSent(), 'a bulk read: at the end of the turn').to.equal(64 + 8 * 1024);
+    } finally {
+      nat.closeAll();
+      scheduler.stop();
+    }
+  });
+
   // The receive buffer shows in the SYN-ACK's window scale: the smallest shift
   // that fits it in 16 bits (RFC 7323 §2.3): 5 for 1 MiB, 7 for 4 MiB.
   for (const [what, opts, shift] of [

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { QemuStreamTransport } from '../../../src/lib/phy/qemu.js';
 import { Deframer, encodeFrame, QEMU_STREAM } from '../../../src/lib/phy/framing.js';
 import type { Link } from '../../../src/lib/phy/link.js';
+import { recordBatches } from './batch-recorder.js';
 
 function frame(len: number, fill: number): Buffer {
   const f = Buffer.alloc(len, fill);
@@ -95,6 +96,21 @@ describe('QEMU stream transport', () => {
     const link2 = await link2P;
     expect(link2.id).not.to.equal(link.id);
     expect(t.activeLinks).to.have.length(2);
+  });
+
+  it('delivers the frames of one read inside the input batch, closed when the read is done', async () => {
+    const path = join(dir, 'qemu.sock');
+    const t = await listen(path);
+    const linkP = nextLink(t);
+    const a = await dial(path);
+    sockets.push(a);
+    const link = await linkP;
+    const got = frames(link, 2);
+    const rec = recordBatches(link);
+    a.write(Buffer.concat([encodeFrame(QEMU_STREAM, frame(60, 1)), encodeFrame(QEMU_STREAM, frame(70, 2))]));
+    await got;
+    expect(rec.frames.map((f) => f.split('/')[0]), 'each frame inside a bracket').to.deep.equal(['1', '1']);
+    expect(rec.depth, 'closed after the read').to.equal(0);
   });
 
   it('drops a frame longer than mtu + 14, counts it, and keeps the connection', async () => {

@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { StdioTransport } from '../../../src/lib/phy/stdio.js';
 import { Deframer, encodeFrame, STDIO_STREAM } from '../../../src/lib/phy/framing.js';
 import type { Link } from '../../../src/lib/phy/link.js';
+import { recordBatches } from './batch-recorder.js';
 
 async function setup(mtu = 1500) {
   const input = new PassThrough();
@@ -29,6 +30,17 @@ describe('stdio transport', () => {
     await new Promise((r) => setImmediate(r));
     expect(got).to.deep.equal([60, 1514]);
     expect(link.stats.drops).to.deep.equal({ rx_oversized: 1 });
+  });
+
+  it('delivers the frames of one read inside one input batch, closed when the read is done', async () => {
+    const { input, link } = await setup();
+    link.onFrame = () => undefined;
+    const rec = recordBatches(link);
+    input.write(Buffer.concat([encodeFrame(STDIO_STREAM, Buffer.alloc(60, 1)), encodeFrame(STDIO_STREAM, Buffer.alloc(70, 2))]));
+    input.write(encodeFrame(STDIO_STREAM, Buffer.alloc(80, 3)));
+    await new Promise((r) => setImmediate(r));
+    expect(rec.frames).to.deep.equal(['1/1', '1/1', '1/2']);
+    expect(rec.depth).to.equal(0);
   });
 
   it('writes frames to stdout with a 2-byte little-endian length', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { VfkitTransport, bindUnixDgram } from '../../../src/lib/phy/vfkit.js';
 import { libc, sockaddrUn, SOCKADDR_UN_SIZE, MSG_DONTWAIT } from '../../../src/lib/phy/libc.js';
 import type { Link } from '../../../src/lib/phy/link.js';
+import { recordBatches } from './batch-recorder.js';
 
 /** A peer (the "VM") with its own bound datagram socket. */
 class Peer {
@@ -91,6 +92,21 @@ describe('vfkit datagram transport', function () {
     const back = await peer.recv();
     expect(back.equals(frame(200, 9))).to.equal(true);
     expect(t.describe()).to.contain('vm.sock');
+  });
+
+  it('delivers each datagram after the first inside the input batch, closed when its read is done', async () => {
+    const peer = new Peer(join(dir, 'vm.sock'));
+    peers.push(peer);
+    const first = nextLink();
+    peer.sendTo(join(dir, 'hnet.sock'), Buffer.from('VFKT'));
+    const link = await first;
+    link.onFrame = () => undefined;
+    const rec = recordBatches(link);
+    peer.sendTo(join(dir, 'hnet.sock'), frame(60, 1));
+    peer.sendTo(join(dir, 'hnet.sock'), frame(70, 2));
+    while (rec.frames.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(rec.frames.map((f) => f.split('/')[0])).to.deep.equal(['1', '1']);
+    expect(rec.depth).to.equal(0);
   });
 
   it('closes the link when the peer goes away and accepts the next peer', async () => {
