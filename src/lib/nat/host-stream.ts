@@ -22,6 +22,13 @@ export interface HostEvents {
   end(): void;
   error(code: string): void;
   close(): void;
+  /**
+   * Optional, asked by a kernel host after each read of `n` bytes: the buffer
+   * its next read should land in (HOST_READ_BUFFER, or a region the consumer
+   * owns and recognises when data() hands it back). Applied before any
+   * further read.
+   */
+  readBuffer?(n: number): Buffer;
 }
 
 export interface HostStream {
@@ -65,7 +72,7 @@ export class DuplexHost implements HostStream {
 
   attach(ev: HostEvents): void {
     const d = this.duplex;
-    const viaOnread = d instanceof net.Socket && setReadSink(d, (n, buf) => ev.data(buf, n));
+    const viaOnread = d instanceof net.Socket && setReadSink(d, (n, buf) => ev.data(buf, n), ev.readBuffer?.bind(ev));
     const onData = (chunk: Buffer) => {
       if (!ev.data(chunk, chunk.length)) d.pause();
     };

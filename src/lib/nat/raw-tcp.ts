@@ -117,6 +117,9 @@ export class RawTcpHost implements HostStream {
   private readonly batch: InputBatch | null;
   private readonly afterConnectFn = (status: number): void => this.afterConnect(status);
   private readonly onReadFn = (): void => this.onRead();
+  /** The buffer reads land in now, and the one to switch to when onread returns (HostEvents.readBuffer). */
+  private readBuf: Buffer = HOST_READ_BUFFER;
+  private switchTo: Buffer | undefined = undefined;
 
   /** Start connecting to an IPv4 address literal (the relay is IPv4 only). */
   constructor(address: string, port: number, hooks: RawConnectHooks) {
@@ -143,7 +146,14 @@ export class RawTcpHost implements HostStream {
   private startReading(): void {
     const h = this.handle;
     h.useUserBuffer(HOST_READ_BUFFER);
-    h.onread = () => inInputBatch(this.batch, this.onReadFn, undefined);
+    // What onread returns becomes the handle's read buffer from the next read on (Node 20's
+    // CustomBufferJSListener::OnStreamRead); undefined keeps the current one.
+    h.onread = () => {
+      inInputBatch(this.batch, this.onReadFn, undefined);
+      const next = this.switchTo;
+      this.switchTo = undefined;
+      return next;
+    };
     h.readStart();
   }
 
@@ -173,7 +183,12 @@ export class RawTcpHost implements HostStream {
     // Unreachable while the relay attaches in the connect callback; unattached, nobody wants the bytes.
     if (this.events === null) return this.destroy();
     if (n > 0) {
-      if (!this.events.data(HOST_READ_BUFFER, n) && !this.closed) this.pause();
+      const buf = this.readBuf;
+      const more = this.events.data(buf, n);
+      if (this.closed) return;
+      const next = this.events.readBuffer?.(n);
+      if (next !== undefined && next !== buf) this.switchTo = this.readBuf = next;
+      if (!more) this.pause();
       return;
     }
     if (n === UV_EOF) {

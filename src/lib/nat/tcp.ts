@@ -24,7 +24,7 @@ import type { GuestTcp, Interface } from '../iface/interface.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
 import { TcpSocket, TcpState, rstForUnexpected, type TcpSocketConfig } from '../socket/tcp/index.js';
 import { SlabPool } from '../socket/tcp/slab-pool.js';
-import { HostRxSlabs } from './host-rx.js';
+import { HOST_READ_BUFFER, HostRxSlabs } from './host-rx.js';
 import { DuplexHost, type HostStream } from './host-stream.js';
 import { RawTcpHost } from './raw-tcp.js';
 import { egressFor } from './egress.js';
@@ -439,6 +439,8 @@ export class TcpNat {
     sock.onClosed = () => this.remove(flow);
     host.attach({
       data: (buf, n) => this.fromHost(flow, buf, n),
+      // Bulk reads land straight in the flow's slabs (host-rx.ts).
+      readBuffer: (n) => (flow.rxSlabs ? flow.rxSlabs.nextReadBuffer(n) : HOST_READ_BUFFER),
       drain: () => {
         flow.hostBlocked = false;
         pumpSoon();

@@ -150,6 +150,27 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     srv.close();
   });
 
+  it('reads into the buffer readBuffer names, from the next read on', async () => {
+    const srv = await server((s) => {
+      s.write('one');
+      setTimeout(() => s.end('two'), 50);
+    });
+    const { host } = await connect(srv.port);
+    const mine = Buffer.alloc(64 * 1024);
+    const seen: Array<[boolean, string]> = [];
+    const r = recorder();
+    r.data = (buf, n) => (seen.push([buf === mine, buf.subarray(0, n).toString()]), true);
+    r.readBuffer = () => mine;
+    host.attach(r);
+    await until(() => r.log.includes('end'), 'the host FIN');
+    host.destroy();
+    expect(seen).to.deep.equal([
+      [false, 'one'],
+      [true, 'two'],
+    ]);
+    srv.close();
+  });
+
   it('stays open after the host FIN until we end too (host half-close)', async () => {
     let serverSide: net.Socket | null = null;
     let got = '';

@@ -38,6 +38,8 @@ export class SlabPool {
     private readonly keepFree = 16,
     /** 0: no timer; the owner calls trim(). */
     private readonly trimEveryMs = 2000,
+    /** Every slab of this pool has this size; a buffer of another size given back is left to the GC. */
+    readonly slabSize = SLAB_SIZE,
   ) {}
 
   take(): Buffer {
@@ -49,11 +51,11 @@ export class SlabPool {
     }
     this.lowWater = 0;
     // allocUnsafeSlow: a slab of its own, never a view into Node's shared pool.
-    return Buffer.allocUnsafeSlow(SLAB_SIZE);
+    return Buffer.allocUnsafeSlow(this.slabSize);
   }
 
   give(slab: Buffer): void {
-    if (slab.length !== SLAB_SIZE || slab.byteOffset !== 0) return;
+    if (slab.length !== this.slabSize || slab.byteOffset !== 0) return;
     if (this.free.length >= this.maxFree) return;
     this.free.push(slab);
     if (this.free.length > this.keepFree && this.trimTimer === null && this.trimEveryMs > 0) {
