@@ -74,13 +74,18 @@ describe('QEMU stream transport', () => {
     return t;
   }
 
-  it('gives one link per connection and reassembles frames written byte by byte', async () => {
-    const path = join(dir, 'run', 'qemu.sock');
-    const t = await listen(path);
+  /** A transport on `path` and one guest connected to it: the guest's socket and its link. */
+  async function connected(path: string, mtu = 1500): Promise<{ t: QemuStreamTransport; a: Socket; link: Link }> {
+    const t = await listen(path, mtu);
     const linkP = nextLink(t);
     const a = await dial(path);
     sockets.push(a);
-    const link = await linkP;
+    return { t, a, link: await linkP };
+  }
+
+  it('gives one link per connection and reassembles frames written byte by byte', async () => {
+    const path = join(dir, 'run', 'qemu.sock');
+    const { t, a, link } = await connected(path);
     const got = frames(link, 2);
     const bytes = Buffer.concat([encodeFrame(QEMU_STREAM, frame(60, 1)), encodeFrame(QEMU_STREAM, frame(1514, 2))]);
     for (const b of bytes) a.write(Buffer.from([b]));
@@ -99,12 +104,7 @@ describe('QEMU stream transport', () => {
   });
 
   it('delivers the frames of one read inside the input batch, closed when the read is done', async () => {
-    const path = join(dir, 'qemu.sock');
-    const t = await listen(path);
-    const linkP = nextLink(t);
-    const a = await dial(path);
-    sockets.push(a);
-    const link = await linkP;
+    const { a, link } = await connected(join(dir, 'qemu.sock'));
     const got = frames(link, 2);
     const rec = recordBatches(link);
     a.write(Buffer.concat([encodeFrame(QEMU_STREAM, frame(60, 1)), encodeFrame(QEMU_STREAM, frame(70, 2))]));
@@ -114,12 +114,7 @@ describe('QEMU stream transport', () => {
   });
 
   it('drops a frame longer than mtu + 14, counts it, and keeps the connection', async () => {
-    const path = join(dir, 'q.sock');
-    const t = await listen(path, 1500);
-    const linkP = nextLink(t);
-    const a = await dial(path);
-    sockets.push(a);
-    const link = await linkP;
+    const { a, link } = await connected(join(dir, 'q.sock'), 1500);
     const got = frames(link, 1);
     a.write(encodeFrame(QEMU_STREAM, frame(1515, 3)));
     a.write(encodeFrame(QEMU_STREAM, frame(100, 4)));
@@ -129,12 +124,7 @@ describe('QEMU stream transport', () => {
   });
 
   it('sends frames to the guest with a 4-byte big-endian length, coalesced', async () => {
-    const path = join(dir, 'q.sock');
-    const t = await listen(path);
-    const linkP = nextLink(t);
-    const a = await dial(path);
-    sockets.push(a);
-    const link = await linkP;
+    const { a, link } = await connected(join(dir, 'q.sock'));
     const got = readFrames(a, 3);
     const scratch = frame(200, 7);
     link.send(scratch);
