@@ -59,6 +59,8 @@ export class Scheduler {
   private inputDepth = 0;
   /** The open bracket's input asked to be flushed at the end of the turn (bulkInput). */
   private inputBulk = false;
+  /** A flush is running: a bracket closed inside it (a service answering a write at once) must not start another. */
+  private flushing = false;
   private stopped = false;
   /** Consecutive immediate re-runs per task, so a task that is always due cannot spin the loop. */
   private readonly reruns = new Map<Pollable, number>();
@@ -133,7 +135,7 @@ export class Scheduler {
     const bulk = this.inputBulk;
     this.inputBulk = false;
     if (this.dirtyCount === 0 || this.stopped) return;
-    if (!bulk) return this.flush();
+    if (!bulk && !this.flushing) return this.flush();
     if (!this.immediatePending) {
       this.immediatePending = true;
       setImmediate(this.flushNow);
@@ -179,6 +181,7 @@ export class Scheduler {
     this.dirtyCount = 0;
     this.running = batch;
     const now = this.clock();
+    this.flushing = true;
     for (let i = 0; i < n; i++) {
       const t = batch[i]!;
       batch[i] = null;
@@ -186,6 +189,7 @@ export class Scheduler {
       t[DIRTY] = false;
       this.run(t, now); // never throws: a task's error is reported and contained there
     }
+    this.flushing = false;
     // Nothing marked for the next turn: the loop may go idle (after a busy poll).
     if (this.busyPoll && this.dirtyCount === 0) this.busyPoll.idle(this.clock());
   }

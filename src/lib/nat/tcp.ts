@@ -345,6 +345,15 @@ export class TcpNat {
     return !flow.sendFull;
   }
 
+  private fromDuplexHost(flow: TcpFlow, buf: Buffer, n: number): boolean {
+    this.scheduler.beginInput();
+    try {
+      return this.fromHost(flow, buf, n);
+    } finally {
+      this.scheduler.endInput();
+    }
+  }
+
   private established(flow: TcpFlow): void {
     flow.state = 'open';
     flow.sock.accept(this.scheduler.now());
@@ -438,7 +447,9 @@ export class TcpNat {
     };
     sock.onClosed = () => this.remove(flow);
     host.attach({
-      data: (buf, n) => this.fromHost(flow, buf, n),
+      // A RawTcpHost brackets its reads itself; a Duplex host's (a port forward's accepted
+      // socket, a service) are answered at the end of their callback here (scheduler.ts).
+      data: host instanceof RawTcpHost ? (buf, n) => this.fromHost(flow, buf, n) : (buf, n) => this.fromDuplexHost(flow, buf, n),
       // Bulk reads land straight in the flow's slabs (host-rx.ts).
       readBuffer: (n) => (flow.rxSlabs ? flow.rxSlabs.nextReadBuffer(n) : HOST_READ_BUFFER),
       drain: () => {

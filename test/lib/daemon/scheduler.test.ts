@@ -243,6 +243,28 @@ describe('Scheduler', () => {
       expect(small.calls).to.have.length(1);
     });
 
+    it('never starts a flush inside a running one when a bracket closes in it, and polls its marks on the next turn', async () => {
+      // A service answering the relay's write at once delivers its reply inside the flush.
+      let insidePoll = false;
+      const polledInside: boolean[] = [];
+      const reply: Pollable = { poll: () => (polledInside.push(insidePoll), Infinity) };
+      const writer: Pollable = {
+        poll: () => {
+          insidePoll = true;
+          s.beginInput();
+          s.markDirty(reply);
+          s.endInput();
+          insidePoll = false;
+          return Infinity;
+        },
+      };
+      s.markDirty(writer);
+      await turn();
+      await turn();
+      await turn();
+      expect(polledInside).to.deep.equal([false]);
+    });
+
     it('still flushes on the next turn what is marked after the bracket ended', async () => {
       const t = task();
       s.beginInput();
