@@ -115,10 +115,13 @@ export class Scheduler {
     // The first mark since the last flush is the input that ended an idle spell, if any.
     if (this.dirtyCount === 0) this.busyPoll?.input(this.clock());
     this.dirty[this.dirtyCount++] = t;
-    if (!this.immediatePending && this.inputDepth === 0) {
-      this.immediatePending = true;
-      setImmediate(this.flushNow);
-    }
+    if (this.inputDepth === 0) this.flushAtTurnEnd();
+  }
+
+  private flushAtTurnEnd(): void {
+    if (this.immediatePending) return;
+    this.immediatePending = true;
+    setImmediate(this.flushNow);
   }
 
   /**
@@ -136,10 +139,7 @@ export class Scheduler {
     this.inputBulk = false;
     if (this.dirtyCount === 0 || this.stopped) return;
     if (!bulk && !this.flushing) return this.flush();
-    if (!this.immediatePending) {
-      this.immediatePending = true;
-      setImmediate(this.flushNow);
-    }
+    this.flushAtTurnEnd();
   }
 
   /**

@@ -13,6 +13,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setReadSink } from './host-rx.js';
+import { inInputBatch, type InputBatch } from '../phy/link.js';
 
 export interface HostEvents {
   data(buf: Buffer, n: number): boolean;
@@ -50,11 +51,18 @@ export interface HostStream {
   destroy(): void;
 }
 
-/** A Duplex as a HostStream; a net.Socket made by acceptWithOnread reads through its shared buffer. */
+/**
+ * A Duplex as a HostStream; a net.Socket made by acceptWithOnread reads
+ * through its shared buffer. With a `batch`, each data event is bracketed as
+ * RawTcpHost brackets its reads: the relay answers it before the event returns.
+ */
 export class DuplexHost implements HostStream {
   readonly kernel: boolean;
 
-  constructor(private readonly duplex: Duplex) {
+  constructor(
+    private readonly duplex: Duplex,
+    private readonly batch: InputBatch | null = null,
+  ) {
     this.kernel = duplex instanceof net.Socket;
   }
 
@@ -72,9 +80,10 @@ export class DuplexHost implements HostStream {
 
   attach(ev: HostEvents): void {
     const d = this.duplex;
-    const viaOnread = d instanceof net.Socket && setReadSink(d, (n, buf) => ev.data(buf, n), ev.readBuffer?.bind(ev));
+    const data = (buf: Buffer, n: number): boolean => ev.data(buf, n);
+    const viaOnread = d instanceof net.Socket && setReadSink(d, (n, buf) => inInputBatch(this.batch, data, buf, n), ev.readBuffer?.bind(ev));
     const onData = (chunk: Buffer) => {
-      if (!ev.data(chunk, chunk.length)) d.pause();
+      if (!inInputBatch(this.batch, data, chunk, chunk.length)) d.pause();
     };
     const onDrain = () => ev.drain();
     const onEnd = () => ev.end();

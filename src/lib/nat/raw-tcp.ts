@@ -116,10 +116,9 @@ export class RawTcpHost implements HostStream {
   /** Brackets the libuv callbacks below (RawConnectHooks.batch). */
   private readonly batch: InputBatch | null;
   private readonly afterConnectFn = (status: number): void => this.afterConnect(status);
-  private readonly onReadFn = (): void => this.onRead();
-  /** The buffer reads land in now, and the one to switch to when onread returns (HostEvents.readBuffer). */
+  private readonly onReadFn = (): Buffer | undefined => this.onRead();
+  /** The buffer reads land in now (HostEvents.readBuffer may change it after each read). */
   private readBuf: Buffer = HOST_READ_BUFFER;
-  private switchTo: Buffer | undefined = undefined;
 
   /** Start connecting to an IPv4 address literal (the relay is IPv4 only). */
   constructor(address: string, port: number, hooks: RawConnectHooks) {
@@ -148,15 +147,9 @@ export class RawTcpHost implements HostStream {
     h.useUserBuffer(HOST_READ_BUFFER);
     // What onread returns becomes the handle's read buffer from the next read on (Node 20's
     // CustomBufferJSListener::OnStreamRead); undefined keeps the current one.
-    h.onread = () => {
-      inInputBatch(this.batch, this.onReadFn, undefined);
-      const next = this.switchTo;
-      this.switchTo = undefined;
-      return next;
-    };
+    h.onread = () => inInputBatch(this.batch, this.onReadFn, undefined);
     h.readStart();
   }
-
 
   private afterConnect(status: number): void {
     if (this.closed) return;
@@ -177,19 +170,23 @@ export class RawTcpHost implements HostStream {
     this.events = events;
   }
 
-  private onRead(): void {
+  /** Handle one read; returns the buffer the next read must land in, if it changes. */
+  private onRead(): Buffer | undefined {
     const n = this.b.state[this.b.kReadBytesOrError];
     if (this.closed) return;
     // Unreachable while the relay attaches in the connect callback; unattached, nobody wants the bytes.
-    if (this.events === null) return this.destroy();
+    if (this.events === null) {
+      this.destroy();
+      return;
+    }
     if (n > 0) {
       const buf = this.readBuf;
       const more = this.events.data(buf, n);
       if (this.closed) return;
-      const next = this.events.readBuffer?.(n);
-      if (next !== undefined && next !== buf) this.switchTo = this.readBuf = next;
       if (!more) this.pause();
-      return;
+      const next = this.events.readBuffer?.(n);
+      if (next === undefined || next === buf) return;
+      return (this.readBuf = next);
     }
     if (n === UV_EOF) {
       this.readEnded = true;

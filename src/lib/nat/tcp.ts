@@ -250,7 +250,7 @@ export class TcpNat {
     const local = service ?? claimed;
     if (local) {
       if (claimed) this.counters.inc('tcp.intercepted');
-      this.attachHost(flow, new DuplexHost(local({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` })));
+      this.attachHost(flow, new DuplexHost(local({ guest: `${ipv4ToString(t.src)}:${seg.srcPort}` }), this.scheduler));
       this.established(flow);
       return;
     }
@@ -294,7 +294,7 @@ export class TcpNat {
     this.counters.inc('tcp.flows_opened');
     this.counters.inc('tcp.forward_opened');
     host.setNoDelay(true);
-    this.attachHost(flow, new DuplexHost(host));
+    this.attachHost(flow, new DuplexHost(host, this.scheduler));
     let established = false;
     sock.onEstablished = () => (established = true);
     const onReset = sock.onReset;
@@ -343,15 +343,6 @@ export class TcpNat {
     else flow.queueHostData(n === buf.length ? buf : buf.subarray(0, n));
     this.scheduler.markDirty(flow);
     return !flow.sendFull;
-  }
-
-  private fromDuplexHost(flow: TcpFlow, buf: Buffer, n: number): boolean {
-    this.scheduler.beginInput();
-    try {
-      return this.fromHost(flow, buf, n);
-    } finally {
-      this.scheduler.endInput();
-    }
   }
 
   private established(flow: TcpFlow): void {
@@ -447,9 +438,8 @@ export class TcpNat {
     };
     sock.onClosed = () => this.remove(flow);
     host.attach({
-      // A RawTcpHost brackets its reads itself; a Duplex host's (a port forward's accepted
-      // socket, a service) are answered at the end of their callback here (scheduler.ts).
-      data: host instanceof RawTcpHost ? (buf, n) => this.fromHost(flow, buf, n) : (buf, n) => this.fromDuplexHost(flow, buf, n),
+      // Called inside the host's input bracket (RawTcpHost, DuplexHost: scheduler.ts).
+      data: (buf, n) => this.fromHost(flow, buf, n),
       // Bulk reads land straight in the flow's slabs (host-rx.ts).
       readBuffer: (n) => (flow.rxSlabs ? flow.rxSlabs.nextReadBuffer(n) : HOST_READ_BUFFER),
       drain: () => {

@@ -75,12 +75,16 @@ export interface InputBatch {
   endInput(): void;
 }
 
-/** Call fn(arg) inside `batch`'s bracket (closed even if fn throws); without a batch, just call it. */
-export function inInputBatch<A>(batch: InputBatch | null, fn: (arg: A) => void, arg: A): void {
-  if (batch === null) return fn(arg);
+/**
+ * Call fn(a, b) inside `batch`'s bracket (closed even if fn throws) and
+ * return its result; without a batch, just call it. `fn` is a function made
+ * once, not per call: this runs on every read.
+ */
+export function inInputBatch<R, A, B = undefined>(batch: InputBatch | null, fn: (a: A, b: B) => R, a: A, b?: B): R {
+  if (batch === null) return fn(a, b as B);
   batch.beginInput();
   try {
-    fn(arg);
+    return fn(a, b as B);
   } finally {
     batch.endInput();
   }
