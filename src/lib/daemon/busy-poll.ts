@@ -64,6 +64,9 @@ export class BusyPoll {
   private until = 0;
   private polling = false;
   private bulkTurn = false;
+  /** bulk() calls so far, and their count when the current poll began. */
+  private bulkMoves = 0;
+  private bulkMovesAtPoll = 0;
 
   /** The CPU was contended at the last check: idle() does not poll. */
   contended = false;
@@ -126,10 +129,6 @@ export class BusyPoll {
     this.bulkTurn = true;
     this.bulkMoves++;
   }
-
-  /** bulk() calls so far, and their count when the current poll began. */
-  private bulkMoves = 0;
-  private bulkMovesAtPoll = 0;
 
   /** Compare the preemptions since the last check with the turns answered meanwhile. */
   private checkContention(now: number): void {

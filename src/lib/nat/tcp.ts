@@ -334,10 +334,7 @@ export class TcpNat {
    */
   private fromHost(flow: TcpFlow, buf: Buffer, n: number): boolean {
     if (n <= 0) return true;
-    if (n >= BULK_SEGMENT) {
-      this.scheduler.busyPoll?.bulk();
-      this.scheduler.bulkInput();
-    }
+    if (n >= BULK_SEGMENT) this.scheduler.bulkInput();
     flow.bytesIn += n;
     if (flow.rxSlabs) flow.rxSlabs.copyIn(buf, n, flow.queueHostData);
     else flow.queueHostData(n === buf.length ? buf : buf.subarray(0, n));

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { BusyPoll } from '../../../src/lib/daemon/busy-poll.js';
 import { Scheduler, type Pollable } from '../../../src/lib/daemon/scheduler.js';
 import { forceGc } from '../../helpers/force-gc.js';
 
@@ -241,6 +242,16 @@ describe('Scheduler', () => {
       s.markDirty(small);
       s.endInput();
       expect(small.calls).to.have.length(1);
+    });
+
+    it('tells the busy poll that bulk input moved, inside a bracket or not', () => {
+      const bulks: number[] = [];
+      s.busyPoll = { bulk: () => bulks.push(1), input: () => undefined, idle: () => undefined, stop: () => undefined } as unknown as BusyPoll;
+      s.bulkInput();
+      s.beginInput();
+      s.bulkInput();
+      s.endInput();
+      expect(bulks).to.have.length(2);
     });
 
     it('never starts a flush inside a running one when a bracket closes in it, and polls its marks on the next turn', async () => {
