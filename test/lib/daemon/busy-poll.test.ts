@@ -201,16 +201,24 @@ describe('BusyPoll', () => {
     });
     bp.window = 0.05;
     s.busyPoll = bp;
-    s.markDirty({ poll: () => Infinity });
-    await new Promise<void>((r) => process.nextTick(r)); // the flush ends: idle() opens the window
-    await new Promise<void>((r) => setTimeout(r, 5));
-    const during = turns;
-    expect(during, 'the frozen clock never leaves the window: the loop keeps turning').to.be.greaterThan(3);
-    clock += 1;
-    await new Promise<void>((r) => setTimeout(r, 5));
-    const after = turns;
-    await new Promise<void>((r) => setTimeout(r, 5));
-    expect(turns, 'no more turns once the window has passed').to.equal(after);
-    s.stop();
+    // Counted in loop turns, not milliseconds: a timer could fire before the
+    // first check phase on a loaded machine. stop() runs even when an
+    // assertion fails, or the frozen clock would keep the loop turning forever.
+    const loopTurns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+    };
+    try {
+      s.markDirty({ poll: () => Infinity });
+      await loopTurns(10); // the flush runs, idle() opens the window, the poll turns with the loop
+      const during = turns;
+      expect(during, 'the frozen clock never leaves the window: the loop keeps turning').to.be.greaterThan(3);
+      clock += 1;
+      await loopTurns(3);
+      const after = turns;
+      await loopTurns(10);
+      expect(turns, 'no more turns once the window has passed').to.equal(after);
+    } finally {
+      s.stop();
+    }
   });
 });
