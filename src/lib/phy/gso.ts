@@ -13,6 +13,7 @@
  * buffer: this is the rare guest-to-guest path, never the stack's.
  */
 import { finishChecksum, onesComplementSum, pseudoHeaderSum } from '../wire/checksum.js';
+import { put16be, put32be, u16be, u32be } from '../wire/bytes.js';
 
 const ETH = 14;
 const TCP_FIN = 0x01;
@@ -20,11 +21,11 @@ const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;
 
 export function segmentTcpFrame(frame: Buffer, mtu: number, emit: (piece: Buffer) => void): boolean {
-  if (frame.length < ETH + 40 || frame.readUInt16BE(12) !== 0x0800) return false;
+  if (frame.length < ETH + 40 || u16be(frame, 12) !== 0x0800) return false;
   const ihl = (frame[ETH] & 0x0f) * 4;
   if (frame[ETH] >> 4 !== 4 || ihl < 20 || frame[ETH + 9] !== 6) return false;
-  if ((frame.readUInt16BE(ETH + 6) & 0x3fff) !== 0) return false; // a fragment (MF or offset)
-  const total = frame.readUInt16BE(ETH + 2);
+  if ((u16be(frame, ETH + 6) & 0x3fff) !== 0) return false; // a fragment (MF or offset)
+  const total = u16be(frame, ETH + 2);
   const tcp = ETH + ihl;
   if (ETH + total > frame.length || tcp + 20 > ETH + total) return false;
   const thl = (frame[tcp + 12] >> 4) * 4;
@@ -32,11 +33,11 @@ export function segmentTcpFrame(frame: Buffer, mtu: number, emit: (piece: Buffer
   const dataEnd = ETH + total;
   const mss = mtu - ihl - thl;
   if (thl < 20 || dataStart > dataEnd || mss <= 0) return false;
-  const id = frame.readUInt16BE(ETH + 4);
-  const seq = frame.readUInt32BE(tcp + 4);
+  const id = u16be(frame, ETH + 4);
+  const seq = u32be(frame, tcp + 4);
   const flags = frame[tcp + 13];
-  const src = frame.readUInt32BE(ETH + 12);
-  const dst = frame.readUInt32BE(ETH + 16);
+  const src = u32be(frame, ETH + 12);
+  const dst = u32be(frame, ETH + 16);
   let i = 0;
   for (let off = dataStart; ; off += mss, i++) {
     const len = Math.min(mss, dataEnd - off);
@@ -44,15 +45,15 @@ export function segmentTcpFrame(frame: Buffer, mtu: number, emit: (piece: Buffer
     const piece = Buffer.allocUnsafe(dataStart + len);
     frame.copy(piece, 0, 0, dataStart);
     frame.copy(piece, dataStart, off, off + len);
-    piece.writeUInt16BE(ihl + thl + len, ETH + 2);
-    piece.writeUInt16BE((id + i) & 0xffff, ETH + 4);
-    piece.writeUInt16BE(0, ETH + 10);
-    piece.writeUInt16BE(finishChecksum(onesComplementSum(piece, ETH, tcp)), ETH + 10);
-    piece.writeUInt32BE((seq + (off - dataStart)) >>> 0, tcp + 4);
+    put16be(piece, ETH + 2, ihl + thl + len);
+    put16be(piece, ETH + 4, (id + i) & 0xffff);
+    put16be(piece, ETH + 10, 0);
+    put16be(piece, ETH + 10, finishChecksum(onesComplementSum(piece, ETH, tcp)));
+    put32be(piece, tcp + 4, (seq + (off - dataStart)) >>> 0);
     piece[tcp + 13] = flags & ~(last ? 0 : TCP_FIN | TCP_PSH) & ~(i === 0 ? 0 : TCP_CWR);
-    piece.writeUInt16BE(0, tcp + 16);
+    put16be(piece, tcp + 16, 0);
     const sum = onesComplementSum(piece, tcp, piece.length, pseudoHeaderSum(src, dst, 6, thl + len));
-    piece.writeUInt16BE(finishChecksum(sum), tcp + 16);
+    put16be(piece, tcp + 16, finishChecksum(sum));
     emit(piece);
     if (last) break;
   }

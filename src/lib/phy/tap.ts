@@ -43,6 +43,7 @@ import {
   IFF_VNET_HDR, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
   VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, TCP_CSUM_OFFSET, completeChecksum, completedTcpCopy, tcpCsumStart, tcpPayloadLength,
 } from './vnet-hdr.js';
+import { put16le, u16le } from '../wire/bytes.js';
 
 /** Frames read per wakeup before yielding to the event loop. */
 const DRAIN_BATCH = 64;
@@ -96,7 +97,7 @@ export function openTapFd(name: string, netns?: string, offload = false): number
   const c = libc();
   const ifr = Buffer.alloc(IFREQ_SIZE);
   ifr.write(name, 0, 15, 'ascii');
-  ifr.writeUInt16LE(IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0), 16);
+  put16le(ifr, 16, IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0));
   let home = -1;
   let target = -1;
   let tun = -1;
@@ -185,10 +186,10 @@ export function txDropReason(code: string | number | undefined): string {
 function writeTxVnetHdr(h: Buffer, frame: Buffer, gsoSize: number, partialCsum: boolean): void {
   h[0] = partialCsum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
   h[1] = gsoSize > 0 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE;
-  h.writeUInt16LE(0, 2);
-  h.writeUInt16LE(gsoSize, 4);
-  h.writeUInt16LE(partialCsum ? tcpCsumStart(frame) : 0, 6);
-  h.writeUInt16LE(partialCsum ? TCP_CSUM_OFFSET : 0, 8);
+  put16le(h, 2, 0);
+  put16le(h, 4, gsoSize);
+  put16le(h, 6, partialCsum ? tcpCsumStart(frame) : 0);
+  put16le(h, 8, partialCsum ? TCP_CSUM_OFFSET : 0);
 }
 
 export class TapLink extends BaseLink {
@@ -292,8 +293,8 @@ export class TapLink extends BaseLink {
     const frame = buf.subarray(VNET_HDR_LEN, n);
     const partial = (buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
     if (partial) {
-      const start = buf.readUInt16LE(6);
-      const offset = buf.readUInt16LE(8);
+      const start = u16le(buf, 6);
+      const offset = u16le(buf, 8);
       if (this.deferRxChecksum && start < frame.length && start + offset + 2 <= frame.length) {
         this.pendingCsumStart = start;
         this.pendingCsumOffset = offset;

@@ -22,6 +22,7 @@
  * the link to vouch for it; we always compute full checksums anyway).
  */
 import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
+import { put16be, put16le, u16be, u16le } from '../wire/bytes.js';
 
 export const VNET_HDR_LEN = 10;
 /** if_tun.h ioctls and flags. */
@@ -51,10 +52,10 @@ export function parseVnetHdr(buf: Buffer, offset = 0): VnetHdr {
   return {
     flags: buf[offset],
     gsoType: buf[offset + 1],
-    hdrLen: buf.readUInt16LE(offset + 2),
-    gsoSize: buf.readUInt16LE(offset + 4),
-    csumStart: buf.readUInt16LE(offset + 6),
-    csumOffset: buf.readUInt16LE(offset + 8),
+    hdrLen: u16le(buf, offset + 2),
+    gsoSize: u16le(buf, offset + 4),
+    csumStart: u16le(buf, offset + 6),
+    csumOffset: u16le(buf, offset + 8),
   };
 }
 
@@ -62,10 +63,10 @@ export function parseVnetHdr(buf: Buffer, offset = 0): VnetHdr {
 export function emitVnetHdr(buf: Buffer, offset: number, h: VnetHdr): number {
   buf[offset] = h.flags;
   buf[offset + 1] = h.gsoType;
-  buf.writeUInt16LE(h.hdrLen, offset + 2);
-  buf.writeUInt16LE(h.gsoSize, offset + 4);
-  buf.writeUInt16LE(h.csumStart, offset + 6);
-  buf.writeUInt16LE(h.csumOffset, offset + 8);
+  put16le(buf, offset + 2, h.hdrLen);
+  put16le(buf, offset + 4, h.gsoSize);
+  put16le(buf, offset + 6, h.csumStart);
+  put16le(buf, offset + 8, h.csumOffset);
   return VNET_HDR_LEN;
 }
 
@@ -79,7 +80,7 @@ export function completeChecksum(frame: Buffer, csumStart: number, csumOffset: n
   const at = csumStart + csumOffset;
   if (at + 2 > frame.length || csumStart >= frame.length) return false;
   const v = finishChecksum(onesComplementSum(frame, csumStart, frame.length));
-  frame.writeUInt16BE(v === 0 ? 0xffff : v, at);
+  put16be(frame, at, v === 0 ? 0xffff : v);
   return true;
 }
 
@@ -109,8 +110,8 @@ export function completedTcpCopy(frame: Buffer): Buffer {
  * Offsets rather than a view, so the per-wakeup caller allocates nothing.
  */
 export function tcpPayloadLength(buf: Buffer, at = 0, end = buf.length): number {
-  if (end - at < 14 + 20 || buf.readUInt16BE(at + 12) !== 0x0800 || buf[at + 14 + 9] !== 6) return -1;
+  if (end - at < 14 + 20 || u16be(buf, at + 12) !== 0x0800 || buf[at + 14 + 9] !== 6) return -1;
   const ihl = (buf[at + 14] & 0x0f) * 4;
   if (end - at < 14 + ihl + 13) return -1;
-  return buf.readUInt16BE(at + 16) - ihl - (buf[at + 14 + ihl + 12] >>> 4) * 4;
+  return u16be(buf, at + 16) - ihl - (buf[at + 14 + ihl + 12] >>> 4) * 4;
 }

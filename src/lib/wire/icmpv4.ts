@@ -11,6 +11,7 @@
  */
 import { finishChecksum, onesComplementSum } from './checksum.js';
 import { check } from './errors.js';
+import { put16be, put32be, u16be } from './bytes.js';
 
 export const Icmpv4Type = { EchoReply: 0, DstUnreachable: 3, EchoRequest: 8, TimeExceeded: 11 } as const;
 
@@ -54,16 +55,16 @@ export class Icmpv4Packet {
   }
 
   get checksum(): number {
-    return this.buf.readUInt16BE(CHECKSUM);
+    return u16be(this.buf, CHECKSUM);
   }
 
   /** Echo identifier (bytes 4-5); for other types the raw "rest of header". */
   get ident(): number {
-    return this.buf.readUInt16BE(IDENT);
+    return u16be(this.buf, IDENT);
   }
 
   get seqNo(): number {
-    return this.buf.readUInt16BE(SEQ);
+    return u16be(this.buf, SEQ);
   }
 
   /** Everything after the 8-byte header. */
@@ -117,7 +118,7 @@ export function parseIcmpv4(p: Icmpv4Packet): Icmpv4Repr {
       };
     case Icmpv4Type.DstUnreachable: {
       const r: IcmpDstUnreachable = { kind: 'dstUnreachable', code: p.code, original: p.data };
-      if (p.code === Icmpv4Unreachable.FragNeeded) r.nextHopMtu = p.buf.readUInt16BE(NEXT_HOP_MTU);
+      if (p.code === Icmpv4Unreachable.FragNeeded) r.nextHopMtu = u16be(p.buf, NEXT_HOP_MTU);
       return r;
     }
     case Icmpv4Type.TimeExceeded:
@@ -155,21 +156,21 @@ export function emitIcmpv4(repr: Icmpv4Repr, buf: Buffer, offset: number): numbe
     case 'echoReply':
       buf[offset + TYPE] = repr.kind === 'echoRequest' ? Icmpv4Type.EchoRequest : Icmpv4Type.EchoReply;
       buf[offset + CODE] = 0;
-      buf.writeUInt16BE(repr.ident, offset + IDENT);
-      buf.writeUInt16BE(repr.seqNo, offset + SEQ);
+      put16be(buf, offset + IDENT, repr.ident);
+      put16be(buf, offset + SEQ, repr.seqNo);
       place(repr.data, buf, offset + ICMPV4_HEADER_LEN);
       break;
     case 'dstUnreachable':
       buf[offset + TYPE] = Icmpv4Type.DstUnreachable;
       buf[offset + CODE] = repr.code;
-      buf.writeUInt16BE(0, offset + 4);
-      buf.writeUInt16BE(repr.nextHopMtu ?? 0, offset + NEXT_HOP_MTU);
+      put16be(buf, offset + 4, 0);
+      put16be(buf, offset + NEXT_HOP_MTU, repr.nextHopMtu ?? 0);
       place(repr.original, buf, offset + ICMPV4_HEADER_LEN);
       break;
     case 'timeExceeded':
       buf[offset + TYPE] = Icmpv4Type.TimeExceeded;
       buf[offset + CODE] = repr.code;
-      buf.writeUInt32BE(0, offset + 4);
+      put32be(buf, offset + 4, 0);
       place(repr.original, buf, offset + ICMPV4_HEADER_LEN);
       break;
     case 'other':
@@ -178,8 +179,8 @@ export function emitIcmpv4(repr: Icmpv4Repr, buf: Buffer, offset: number): numbe
       place(repr.raw, buf, offset + 4);
       break;
   }
-  buf.writeUInt16BE(0, offset + CHECKSUM);
-  buf.writeUInt16BE(finishChecksum(onesComplementSum(buf, offset, offset + len)), offset + CHECKSUM);
+  put16be(buf, offset + CHECKSUM, 0);
+  put16be(buf, offset + CHECKSUM, finishChecksum(onesComplementSum(buf, offset, offset + len)));
   return len;
 }
 

@@ -12,6 +12,7 @@
 import { type Ipv4 } from './addr.js';
 import { finishChecksum, onesComplementSum } from './checksum.js';
 import { check } from './errors.js';
+import { put16be, put32be, u16be, u32be } from './bytes.js';
 
 export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
 
@@ -44,7 +45,7 @@ export class Ipv4Packet {
     const headerLen = (buf[VER_IHL] & 0x0f) * 4;
     check(headerLen >= IPV4_HEADER_LEN, 'ipv4_bad_header_len');
     check(headerLen <= buf.length, 'ipv4_truncated');
-    const totalLen = buf.readUInt16BE(TOTAL_LEN);
+    const totalLen = u16be(buf, TOTAL_LEN);
     check(totalLen >= headerLen, 'ipv4_bad_length');
     check(totalLen <= buf.length, 'ipv4_truncated');
     check(finishChecksum(onesComplementSum(buf, 0, headerLen)) === 0, 'ipv4_bad_checksum');
@@ -64,25 +65,25 @@ export class Ipv4Packet {
   }
 
   get id(): number {
-    return this.buf.readUInt16BE(IDENT);
+    return u16be(this.buf, IDENT);
   }
 
   get dontFragment(): boolean {
-    return (this.buf.readUInt16BE(FLAGS_FRAG) & FLAG_DF) !== 0;
+    return (u16be(this.buf, FLAGS_FRAG) & FLAG_DF) !== 0;
   }
 
   get moreFragments(): boolean {
-    return (this.buf.readUInt16BE(FLAGS_FRAG) & FLAG_MF) !== 0;
+    return (u16be(this.buf, FLAGS_FRAG) & FLAG_MF) !== 0;
   }
 
   /** Offset of this fragment's payload within the datagram, in bytes. */
   get fragmentOffset(): number {
-    return (this.buf.readUInt16BE(FLAGS_FRAG) & FRAG_MASK) * 8;
+    return (u16be(this.buf, FLAGS_FRAG) & FRAG_MASK) * 8;
   }
 
   /** True for every piece of a fragmented datagram (MF set or a non-zero offset). */
   get isFragment(): boolean {
-    return (this.buf.readUInt16BE(FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0;
+    return (u16be(this.buf, FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0;
   }
 
   get ttl(): number {
@@ -94,15 +95,15 @@ export class Ipv4Packet {
   }
 
   get checksum(): number {
-    return this.buf.readUInt16BE(CHECKSUM);
+    return u16be(this.buf, CHECKSUM);
   }
 
   get src(): Ipv4 {
-    return this.buf.readUInt32BE(SRC);
+    return u32be(this.buf, SRC);
   }
 
   get dst(): Ipv4 {
-    return this.buf.readUInt32BE(DST);
+    return u32be(this.buf, DST);
   }
 
   get payload(): Buffer {
@@ -210,15 +211,15 @@ export function emitFragmentHeader(buf: Buffer, offset: number, repr: Ipv4Repr, 
 function writeHeader(r: Ipv4Repr, buf: Buffer, o: number, fragOffset: number, more: boolean, payloadLen: number): number {
   buf[o + VER_IHL] = 0x45;
   buf[o + DSCP_ECN] = r.dscpEcn;
-  buf.writeUInt16BE(IPV4_HEADER_LEN + payloadLen, o + TOTAL_LEN);
-  buf.writeUInt16BE(r.id & 0xffff, o + IDENT);
-  buf.writeUInt16BE((r.dontFragment ? FLAG_DF : 0) | (more ? FLAG_MF : 0) | (fragOffset >>> 3), o + FLAGS_FRAG);
+  put16be(buf, o + TOTAL_LEN, IPV4_HEADER_LEN + payloadLen);
+  put16be(buf, o + IDENT, r.id & 0xffff);
+  put16be(buf, o + FLAGS_FRAG, (r.dontFragment ? FLAG_DF : 0) | (more ? FLAG_MF : 0) | (fragOffset >>> 3));
   buf[o + TTL] = r.ttl;
   buf[o + PROTOCOL] = r.protocol;
-  buf.writeUInt16BE(0, o + CHECKSUM);
-  buf.writeUInt32BE(r.src >>> 0, o + SRC);
-  buf.writeUInt32BE(r.dst >>> 0, o + DST);
-  buf.writeUInt16BE(finishChecksum(onesComplementSum(buf, o, o + IPV4_HEADER_LEN)), o + CHECKSUM);
+  put16be(buf, o + CHECKSUM, 0);
+  put32be(buf, o + SRC, r.src >>> 0);
+  put32be(buf, o + DST, r.dst >>> 0);
+  put16be(buf, o + CHECKSUM, finishChecksum(onesComplementSum(buf, o, o + IPV4_HEADER_LEN)));
   return IPV4_HEADER_LEN;
 }
 
@@ -228,10 +229,10 @@ function writeHeader(r: Ipv4Repr, buf: Buffer, o: number, fragOffset: number, mo
  * already hold a header.
  */
 export function rewriteIpv4Header(buf: Buffer, offset: number, headerLen: number, totalLen: number, flagsFrag: number): void {
-  buf.writeUInt16BE(totalLen, offset + TOTAL_LEN);
-  buf.writeUInt16BE(flagsFrag, offset + FLAGS_FRAG);
-  buf.writeUInt16BE(0, offset + CHECKSUM);
-  buf.writeUInt16BE(finishChecksum(onesComplementSum(buf, offset, offset + headerLen)), offset + CHECKSUM);
+  put16be(buf, offset + TOTAL_LEN, totalLen);
+  put16be(buf, offset + FLAGS_FRAG, flagsFrag);
+  put16be(buf, offset + CHECKSUM, 0);
+  put16be(buf, offset + CHECKSUM, finishChecksum(onesComplementSum(buf, offset, offset + headerLen)));
 }
 
 export const IPV4_FLAG_DF = FLAG_DF;

@@ -7,6 +7,7 @@
 import { type Ipv4 } from './addr.js';
 import { finishChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
 import { check, WireError } from './errors.js';
+import { put16be, put32be, u16be, u32be } from './bytes.js';
 
 export const TcpFlags = {
   FIN: 0x01,
@@ -115,19 +116,19 @@ export class TcpPacket {
   }
 
   get srcPort(): number {
-    return this.buf.readUInt16BE(SRC_PORT);
+    return u16be(this.buf, SRC_PORT);
   }
 
   get dstPort(): number {
-    return this.buf.readUInt16BE(DST_PORT);
+    return u16be(this.buf, DST_PORT);
   }
 
   get seq(): number {
-    return this.buf.readUInt32BE(SEQ);
+    return u32be(this.buf, SEQ);
   }
 
   get ack(): number {
-    return this.buf.readUInt32BE(ACK);
+    return u32be(this.buf, ACK);
   }
 
   get headerLen(): number {
@@ -140,15 +141,15 @@ export class TcpPacket {
   }
 
   get window(): number {
-    return this.buf.readUInt16BE(WINDOW);
+    return u16be(this.buf, WINDOW);
   }
 
   get checksum(): number {
-    return this.buf.readUInt16BE(CHECKSUM);
+    return u16be(this.buf, CHECKSUM);
   }
 
   get urgent(): number {
-    return this.buf.readUInt16BE(URGENT);
+    return u16be(this.buf, URGENT);
   }
 
   /** The raw option bytes (a view). */
@@ -185,7 +186,7 @@ export function parseTcp(p: TcpPacket): TcpRepr {
     if (len < 2 || i + len > end) throw new WireError('tcp_bad_option');
     switch (kind) {
       case OPT_MSS:
-        if (len === 4) options.mss = buf.readUInt16BE(i + 2);
+        if (len === 4) options.mss = u16be(buf, i + 2);
         break;
       case OPT_WSCALE:
         if (len === 3) options.windowScale = Math.min(buf[i + 2], MAX_WSCALE);
@@ -196,12 +197,12 @@ export function parseTcp(p: TcpPacket): TcpRepr {
       case OPT_SACK:
         if (len > 2 && (len - 2) % 8 === 0) {
           const blocks: Array<[number, number]> = [];
-          for (let b = i + 2; b < i + len; b += 8) blocks.push([buf.readUInt32BE(b), buf.readUInt32BE(b + 4)]);
+          for (let b = i + 2; b < i + len; b += 8) blocks.push([u32be(buf, b), u32be(buf, b + 4)]);
           options.sack = blocks;
         }
         break;
       case OPT_TIMESTAMPS:
-        if (len === 10) options.timestamps = { tsVal: buf.readUInt32BE(i + 2), tsEcr: buf.readUInt32BE(i + 6) };
+        if (len === 10) options.timestamps = { tsVal: u32be(buf, i + 2), tsEcr: u32be(buf, i + 6) };
         break;
     }
     i += len;
@@ -264,21 +265,21 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
   const o = repr.options;
   const headerLen = tcpHeaderLen(o);
   const total = headerLen + tcpPayloadLength(repr);
-  buf.writeUInt16BE(repr.srcPort, offset + SRC_PORT);
-  buf.writeUInt16BE(repr.dstPort, offset + DST_PORT);
-  buf.writeUInt32BE(repr.seq >>> 0, offset + SEQ);
-  buf.writeUInt32BE(repr.ack >>> 0, offset + ACK);
+  put16be(buf, offset + SRC_PORT, repr.srcPort);
+  put16be(buf, offset + DST_PORT, repr.dstPort);
+  put32be(buf, offset + SEQ, repr.seq >>> 0);
+  put32be(buf, offset + ACK, repr.ack >>> 0);
   buf[offset + DATA_OFF] = (headerLen / 4) << 4;
   buf[offset + FLAGS] = repr.flags & 0xff;
-  buf.writeUInt16BE(repr.window, offset + WINDOW);
-  buf.writeUInt16BE(0, offset + CHECKSUM);
-  buf.writeUInt16BE(repr.urgent, offset + URGENT);
+  put16be(buf, offset + WINDOW, repr.window);
+  put16be(buf, offset + CHECKSUM, 0);
+  put16be(buf, offset + URGENT, repr.urgent);
 
   let i = offset + TCP_HEADER_LEN;
   if (o.mss !== undefined) {
     buf[i] = OPT_MSS;
     buf[i + 1] = 4;
-    buf.writeUInt16BE(o.mss, i + 2);
+    put16be(buf, i + 2, o.mss);
     i += 4;
   }
   if (o.timestamps) {
@@ -291,8 +292,8 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
     }
     buf[i + 2] = OPT_TIMESTAMPS;
     buf[i + 3] = 10;
-    buf.writeUInt32BE(o.timestamps.tsVal >>> 0, i + 4);
-    buf.writeUInt32BE(o.timestamps.tsEcr >>> 0, i + 8);
+    put32be(buf, i + 4, o.timestamps.tsVal >>> 0);
+    put32be(buf, i + 8, o.timestamps.tsEcr >>> 0);
     i += 12;
   } else if (o.sackPermitted) {
     buf[i] = OPT_NOP;
@@ -316,8 +317,8 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
     buf[i + 3] = 2 + 8 * blocks;
     i += 4;
     for (let b = 0; b < blocks; b++) {
-      buf.writeUInt32BE(o.sack![b][0] >>> 0, i);
-      buf.writeUInt32BE(o.sack![b][1] >>> 0, i + 4);
+      put32be(buf, i, o.sack![b][0] >>> 0);
+      put32be(buf, i + 4, o.sack![b][1] >>> 0);
       i += 8;
     }
   }
@@ -325,17 +326,18 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
   const at = offset + headerLen;
   const p = repr.payload;
   if (!headerOnly) {
-    if (!(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
+    // Most segments sent are pure ACKs: skip the copy's argument checks and the .buffer getters (each a C++ call).
+    if (p.length > 0 && !(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
     if (repr.payloadRest) {
       let pos = at + p.length;
       for (const part of repr.payloadRest) pos += part.copy(buf, pos);
     }
   }
   if (partialChecksum) {
-    buf.writeUInt16BE(~finishChecksum(pseudoHeaderSum(src, dst, PROTO_TCP, total)) & 0xffff, offset + CHECKSUM);
+    put16be(buf, offset + CHECKSUM, ~finishChecksum(pseudoHeaderSum(src, dst, PROTO_TCP, total)) & 0xffff);
     return total;
   }
   const sum = onesComplementSum(buf, offset, offset + total, pseudoHeaderSum(src, dst, PROTO_TCP, total));
-  buf.writeUInt16BE(finishChecksum(sum), offset + CHECKSUM);
+  put16be(buf, offset + CHECKSUM, finishChecksum(sum));
   return total;
 }

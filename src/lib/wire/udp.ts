@@ -9,6 +9,7 @@
 import { type Ipv4 } from './addr.js';
 import { finishChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
 import { check } from './errors.js';
+import { put16be, u16be } from './bytes.js';
 
 export const UDP_HEADER_LEN = 8;
 const PROTO_UDP = 17;
@@ -25,10 +26,10 @@ export class UdpPacket {
   /** `checksumKnownGood`: the link computed this checksum itself (see Link.rxChecksumValid); not summed again. */
   static checked(buf: Buffer, src: Ipv4, dst: Ipv4, checksumKnownGood = false): UdpPacket {
     check(buf.length >= UDP_HEADER_LEN, 'udp_truncated');
-    const len = buf.readUInt16BE(LENGTH);
+    const len = u16be(buf, LENGTH);
     check(len >= UDP_HEADER_LEN, 'udp_bad_length');
     check(len <= buf.length, 'udp_truncated');
-    if (!checksumKnownGood && buf.readUInt16BE(CHECKSUM) !== 0) {
+    if (!checksumKnownGood && u16be(buf, CHECKSUM) !== 0) {
       const sum = onesComplementSum(buf, 0, len, pseudoHeaderSum(src, dst, PROTO_UDP, len));
       check(finishChecksum(sum) === 0, 'udp_bad_checksum');
     }
@@ -36,11 +37,11 @@ export class UdpPacket {
   }
 
   get srcPort(): number {
-    return this.buf.readUInt16BE(SRC_PORT);
+    return u16be(this.buf, SRC_PORT);
   }
 
   get dstPort(): number {
-    return this.buf.readUInt16BE(DST_PORT);
+    return u16be(this.buf, DST_PORT);
   }
 
   /** The length field (header + data). */
@@ -49,7 +50,7 @@ export class UdpPacket {
   }
 
   get checksum(): number {
-    return this.buf.readUInt16BE(CHECKSUM);
+    return u16be(this.buf, CHECKSUM);
   }
 
   /** Exactly length - 8 bytes. */
@@ -74,12 +75,12 @@ export class UdpRepr {
    */
   emit(buf: Buffer, offset: number, src: Ipv4, dst: Ipv4, payloadLen: number): number {
     const len = UDP_HEADER_LEN + payloadLen;
-    buf.writeUInt16BE(this.srcPort, offset + SRC_PORT);
-    buf.writeUInt16BE(this.dstPort, offset + DST_PORT);
-    buf.writeUInt16BE(len, offset + LENGTH);
-    buf.writeUInt16BE(0, offset + CHECKSUM);
+    put16be(buf, offset + SRC_PORT, this.srcPort);
+    put16be(buf, offset + DST_PORT, this.dstPort);
+    put16be(buf, offset + LENGTH, len);
+    put16be(buf, offset + CHECKSUM, 0);
     const sum = finishChecksum(onesComplementSum(buf, offset, offset + len, pseudoHeaderSum(src, dst, PROTO_UDP, len)));
-    buf.writeUInt16BE(sum === 0 ? 0xffff : sum, offset + CHECKSUM);
+    put16be(buf, offset + CHECKSUM, sum === 0 ? 0xffff : sum);
     return len;
   }
 }
