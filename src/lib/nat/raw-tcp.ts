@@ -24,7 +24,7 @@ import { UV_EOF, nodeBinding, uvErrorName } from '../phy/fd-watch.js';
 import { inInputBatch, type InputBatch } from '../phy/link.js';
 
 interface Req {
-  oncomplete: (status: number) => void;
+  oncomplete: (this: Req, status: number, handle?: TcpHandle) => void;
   handle?: TcpHandle;
   /** Keeps the buffers of an asynchronous write alive until it completes. */
   chunks?: readonly Buffer[];
@@ -32,10 +32,10 @@ interface Req {
 
 interface TcpHandle {
   readonly fd: number;
-  /** The RawTcpHost, for the shared close callback (cleared when it runs). */
+  /** The RawTcpHost, for the shared callbacks (cleared when the close callback runs). */
   owner?: RawTcpHost;
-  /** Must always be a function (Node asserts it). */
-  onread: () => void;
+  /** Must always be a function (Node asserts it); called with the handle as `this`. */
+  onread: (this: TcpHandle) => Buffer | undefined;
   connect(req: Req, address: string, port: number): number;
   setNoDelay(on: boolean): number;
   useUserBuffer(buf: Buffer): void;
@@ -77,13 +77,30 @@ function load(): Bindings {
   return bindings;
 }
 
-const ignoreRead = (): void => undefined;
+const ignoreRead = (): undefined => undefined;
+
+/*
+ * Node calls a handle's callbacks with the handle (or the request) as `this`
+ * and, for a connect, the handle as an argument, so one function each serves
+ * every connection, through handle.owner: no closures to allocate (and
+ * lazily compile on first call) per connection.
+ */
+function onConnectDone(this: Req, status: number, handle?: TcpHandle): void {
+  const owner = handle?.owner;
+  if (owner) inInputBatch(owner.batch, afterConnect, owner, status);
+}
+const afterConnect = (owner: RawTcpHost, status: number): void => owner.afterConnect(status);
+
+function onHandleRead(this: TcpHandle): Buffer | undefined {
+  const owner = this.owner;
+  return owner ? inInputBatch(owner.batch, handleRead, owner) : undefined;
+}
+const handleRead = (owner: RawTcpHost): Buffer | undefined => owner.onRead();
 
 /**
- * One close callback for every handle, called with the handle as `this`: a
- * closed handle is freed only by a full GC (Node keeps it until then), so it
- * must not reach the flow's objects, or every short connection would be
- * copied and promoted by the young-generation GC.
+ * The close callback: a closed handle is freed only by a full GC (Node keeps
+ * it until then), so it lets go of the owner here, or every short connection
+ * would be copied and promoted by the young-generation GC.
  */
 function onHandleClosed(this: TcpHandle): void {
   const owner = this.owner;
@@ -113,10 +130,8 @@ export class RawTcpHost implements HostStream {
   private paused = false;
   private shutdownDone = false;
   private ending = false;
-  /** Brackets the libuv callbacks below (RawConnectHooks.batch). */
-  private readonly batch: InputBatch | null;
-  private readonly afterConnectFn = (status: number): void => this.afterConnect(status);
-  private readonly onReadFn = (): Buffer | undefined => this.onRead();
+  /** Brackets the libuv callbacks (RawConnectHooks.batch). @internal for the shared callbacks above. */
+  readonly batch: InputBatch | null;
   /** The buffer reads land in now (HostEvents.readBuffer may change it after each read). */
   private readBuf: Buffer = HOST_READ_BUFFER;
 
@@ -126,8 +141,9 @@ export class RawTcpHost implements HostStream {
     this.hooks = hooks;
     this.batch = hooks.batch ?? null;
     this.handle = new b.TCP(b.SOCKET);
+    this.handle.owner = this;
     const req = new b.TCPConnectWrap();
-    req.oncomplete = (status) => inInputBatch(this.batch, this.afterConnectFn, status);
+    req.oncomplete = onConnectDone;
     const err = this.handle.connect(req, address, port);
     // Reported from the loop, as the contract promises, never from inside the constructor.
     if (err !== 0) setImmediate(() => this.afterConnect(err));
@@ -147,11 +163,12 @@ export class RawTcpHost implements HostStream {
     h.useUserBuffer(HOST_READ_BUFFER);
     // What onread returns becomes the handle's read buffer from the next read on (Node 20's
     // CustomBufferJSListener::OnStreamRead); undefined keeps the current one.
-    h.onread = () => inInputBatch(this.batch, this.onReadFn, undefined);
+    h.onread = onHandleRead;
     h.readStart();
   }
 
-  private afterConnect(status: number): void {
+  /** @internal (onConnectDone) */
+  afterConnect(status: number): void {
     if (this.closed) return;
     if (status !== 0) {
       const name = uvErrorName(status);
@@ -170,8 +187,8 @@ export class RawTcpHost implements HostStream {
     this.events = events;
   }
 
-  /** Handle one read; returns the buffer the next read must land in, if it changes. */
-  private onRead(): Buffer | undefined {
+  /** Handle one read; returns the buffer the next read must land in, if it changes. @internal (onHandleRead) */
+  onRead(): Buffer | undefined {
     const n = this.b.state[this.b.kReadBytesOrError];
     if (this.closed) return;
     // Unreachable while the relay attaches in the connect callback; unattached, nobody wants the bytes.
@@ -266,7 +283,6 @@ export class RawTcpHost implements HostStream {
     if (this.closed) return;
     this.closed = true;
     this.handle.onread = ignoreRead;
-    this.handle.owner = this;
     this.handle.close(onHandleClosed);
   }
 
