@@ -77,8 +77,15 @@ const NO_CHUNK = Buffer.alloc(0);
 const BULK_SEGMENT = 1024;
 const ignore = (): void => undefined;
 
+/** The flow table's key (TcpNat.flows): both ports in one int32, a Smi. */
+function flowKey(guestPort: number, dstPort: number): number {
+  return ((guestPort << 16) | dstPort) | 0;
+}
+
 class TcpFlow implements Pollable {
   state: FlowState = 'connecting';
+  /** The next flow with the same ports in TcpNat's table. */
+  nextInBucket: TcpFlow | undefined = undefined;
   host: HostStream | null = null;
   hostBlocked = false;
   hostEnded = false;
@@ -145,11 +152,14 @@ class TcpFlow implements Pollable {
 
 export class TcpNat {
   /**
-   * Flows by destination (ip:port), then by guest (ip:port). Destination
-   * first: a guest's connections share few destinations and use a new source
-   * port each, so keyed the other way every connection made a Map of its own.
+   * Flows by their two ports, (guest port << 16 | destination port) | 0: an
+   * int32, which V8 keeps unboxed (a Smi). Keys of ip * 65536 + port were
+   * 48-bit doubles, boxed on every lookup of every frame, and took two Maps.
+   * Flows that share both ports but not both addresses chain through
+   * TcpFlow.nextInBucket (rare: it takes two guests, or one guest's source
+   * port reused toward two hosts at once).
    */
-  private readonly flows = new Map<number, Map<number, TcpFlow>>();
+  private readonly flows = new Map<number, TcpFlow>();
   private connecting = 0;
   private readonly connectTimeoutMs: number;
   private readonly maxConnecting: number;
@@ -515,22 +525,43 @@ export class TcpNat {
   }
 
   private lookup(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): TcpFlow | undefined {
-    return this.flows.get(dst * 65536 + dstPort)?.get(src * 65536 + srcPort);
+    let f = this.flows.get(flowKey(srcPort, dstPort));
+    while (f !== undefined && (f.guestIp !== src || f.dstIp !== dst)) f = f.nextInBucket;
+    return f;
   }
 
+  /** Every flow, bucket chains included. */
+  private *allFlows(): IterableIterator<TcpFlow> {
+    for (const head of this.flows.values()) for (let f: TcpFlow | undefined = head; f !== undefined; f = f.nextInBucket) yield f;
+  }
+
+  /** The caller has checked that no flow has the same four-tuple (lookup). */
   private insert(flow: TcpFlow): void {
-    const k1 = flow.dstIp * 65536 + flow.dstPort;
-    let inner = this.flows.get(k1);
-    if (!inner) this.flows.set(k1, (inner = new Map()));
-    inner.set(flow.guestIp * 65536 + flow.guestPort, flow);
+    const k = flowKey(flow.guestPort, flow.dstPort);
+    flow.nextInBucket = this.flows.get(k);
+    this.flows.set(k, flow);
     this.flowCount++;
   }
 
+  /** Unlink `flow` from its bucket; false if it was not in the table. */
+  private unlink(flow: TcpFlow): boolean {
+    const k = flowKey(flow.guestPort, flow.dstPort);
+    const head = this.flows.get(k);
+    if (head === flow) {
+      if (flow.nextInBucket === undefined) this.flows.delete(k);
+      else this.flows.set(k, flow.nextInBucket);
+    } else {
+      let prev = head;
+      while (prev !== undefined && prev.nextInBucket !== flow) prev = prev.nextInBucket;
+      if (prev === undefined) return false;
+      prev.nextInBucket = flow.nextInBucket;
+    }
+    flow.nextInBucket = undefined;
+    return true;
+  }
+
   private remove(flow: TcpFlow): void {
-    const k1 = flow.dstIp * 65536 + flow.dstPort;
-    const inner = this.flows.get(k1);
-    if (!inner?.delete(flow.guestIp * 65536 + flow.guestPort)) return;
-    if (inner.size === 0) this.flows.delete(k1);
+    if (!this.unlink(flow)) return;
     this.flowCount--;
     flow.state = 'closed';
     this.scheduler.cancel(flow);
@@ -548,15 +579,13 @@ export class TcpNat {
 
   connections(): Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
     const out: Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> = [];
-    for (const inner of this.flows.values()) {
-      for (const f of inner.values()) {
-        out.push({ proto: 'tcp', guest: `${ipv4ToString(f.guestIp)}:${f.guestPort}`, remote: `${ipv4ToString(f.dstIp)}:${f.dstPort}`, state: f.state === 'connecting' ? 'CONNECTING' : f.sock.state, bytesIn: f.bytesIn, bytesOut: f.bytesOut });
-      }
+    for (const f of this.allFlows()) {
+      out.push({ proto: 'tcp', guest: `${ipv4ToString(f.guestIp)}:${f.guestPort}`, remote: `${ipv4ToString(f.dstIp)}:${f.dstPort}`, state: f.state === 'connecting' ? 'CONNECTING' : f.sock.state, bytesIn: f.bytesIn, bytesOut: f.bytesOut });
     }
     return out;
   }
 
   closeAll(): void {
-    for (const inner of [...this.flows.values()]) for (const f of [...inner.values()]) this.abandon(f, 'shutdown');
+    for (const f of [...this.allFlows()]) this.abandon(f, 'shutdown');
   }
 }

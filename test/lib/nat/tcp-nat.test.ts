@@ -18,6 +18,8 @@ import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../../src/lib/wire/ipv4.js'
 import { TcpFlags, TcpPacket, parseTcp, type TcpRepr } from '../../../src/lib/wire/tcp.js';
 
 const GUEST = parseIpv4('192.168.65.2')!;
+const GUEST_2 = parseIpv4('192.168.65.3')!;
+const GUEST_3 = parseIpv4('192.168.65.4')!;
 const GATEWAY = parseIpv4('192.168.65.1')!;
 const GUEST_PORT = 40000;
 const SERVICE_PORT = 7;
@@ -39,14 +41,16 @@ function setup(opts: { tso?: boolean; mtu?: number } = {}) {
   const port = new FakePort(opts.tso);
   iface.attach(port);
   iface.neighbors.learn(GUEST, parseMac('52:54:00:12:34:56')!, port, 0);
+  iface.neighbors.learn(GUEST_2, parseMac('52:54:00:12:34:57')!, port, 0);
+  iface.neighbors.learn(GUEST_3, parseMac('52:54:00:12:34:58')!, port, 0);
   const scheduler = new Scheduler();
   const nat = new TcpNat(iface, counters, scheduler);
   nat.services.set(SERVICE_PORT, () => new PassThrough());
   const datagram = Buffer.alloc(40);
   new Ipv4Repr({ src: GUEST, dst: GATEWAY, protocol: IpProtocol.TCP, payloadLen: 20 }).emit(datagram, 0);
-  const fromGuest = (fields: Partial<TcpRepr>) =>
+  const fromGuest = (fields: Partial<TcpRepr>, src = GUEST) =>
     nat.handle(scheduler.now(), {
-      src: GUEST,
+      src,
       dst: GATEWAY,
       datagram,
       seg: { srcPort: GUEST_PORT, dstPort: SERVICE_PORT, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 65535, urgent: 0, options: { mss: 1460 }, payload: Buffer.alloc(0), ...fields },
@@ -79,6 +83,44 @@ describe('TcpNat, driven with guest segments', () => {
       nat.closeAll();
       scheduler.stop();
     }
+  });
+
+  it('keeps apart flows with the same ports from three guests, and forgets each alone', async () => {
+    const { nat, port, scheduler, fromGuest } = setup();
+    const guests = [GUEST, GUEST_2, GUEST_3];
+    const written: string[] = [];
+    nat.services.set(SERVICE_PORT, () => {
+      const s = new PassThrough();
+      const n = written.push('');
+      s.on('data', (b: Buffer) => (written[n - 1] += b.toString()));
+      return s;
+    });
+    try {
+      guests.forEach((g, i) => fromGuest({ seq: 1000 * (i + 1), flags: TcpFlags.SYN }, g));
+      await tick();
+      const synAcks = port.sent.filter((x) => x.flags === (TcpFlags.SYN | TcpFlags.ACK));
+      expect(synAcks.map((x) => x.ack), 'each SYN answered by its own flow').to.deep.equal([1001, 2001, 3001]);
+      expect(nat.size).to.equal(3);
+      const listed = () => nat.connections().map((c) => c.guest.split(':')[0]).sort();
+      expect(listed()).to.deep.equal(['192.168.65.2', '192.168.65.3', '192.168.65.4']);
+      const send = (i: number, off: number, text: string) => fromGuest({ seq: 1000 * (i + 1) + 1 + off, ack: synAcks[i].seq + 1, payload: Buffer.from(text) }, guests[i]);
+      guests.forEach((_, i) => send(i, 0, `g${i}`));
+      await tick();
+      expect(written, 'each guest\'s bytes reach its own service').to.deep.equal(['g0', 'g1', 'g2']);
+
+      // The flows share one bucket; the middle one (neither first nor last in it) goes.
+      fromGuest({ seq: 2003, flags: TcpFlags.RST }, GUEST_2);
+      await tick();
+      expect(listed()).to.deep.equal(['192.168.65.2', '192.168.65.4']);
+      send(0, 2, '!');
+      send(2, 2, '?');
+      await tick();
+      expect(written, 'the other two flows still work').to.deep.equal(['g0!', 'g1', 'g2?']);
+    } finally {
+      nat.closeAll();
+      scheduler.stop();
+    }
+    expect(nat.size).to.equal(0);
   });
 
   it('answers small host data at the end of the input that brought it, and bulk data at the end of the turn', async () => {
