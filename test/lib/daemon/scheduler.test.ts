@@ -82,6 +82,21 @@ describe('Scheduler', () => {
     expect(t.calls).to.deep.equal([1000, 1003]);
   });
 
+  it('re-arms a task polled from a flush after its deadline passed but before its timer fired', async () => {
+    // The first poll asks for 200 ms later. A flush polls the task once that time has passed on
+    // the scheduler's clock, before the timer (200 ms of real time) has run, and asks for 4 ms more.
+    const t = task((now, n) => (n === 1 ? now + 200 : n === 2 ? now + 4 : Infinity));
+    s.markDirty(t);
+    await turn();
+    clock = 1201;
+    s.markDirty(t);
+    await turn();
+    expect(t.calls).to.deep.equal([1000, 1201]);
+    clock = 1205;
+    await sleep(300);
+    expect(t.calls, 'the deadline the flushed poll asked for still fires').to.deep.equal([1000, 1201, 1205]);
+  });
+
   it('re-runs a task that is still due on the following turns, without waiting for a timer', async () => {
     const t = task((now, n) => (n <= 10 ? now : Infinity)); // due again ten times, then idle
     s.markDirty(t);
