@@ -22,8 +22,7 @@
  *
  * Traffic stays on this machine: see the SAFETY note in lib/peers.ts.
  */
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +32,7 @@ import { connRate, holdConnections, iperfForward, iperfGuest, latency, startHost
 import { freePorts, killAll, rssMiB, sh, sleep } from './lib/proc.js';
 import { addSample, historyLine, markdownTable, summarize, svgChart, type Results, type Samples } from './lib/report.js';
 import { renderTop, summarizeFile } from './lib/profile.js';
+import { revisionTree, workingTree, type Tree } from './lib/tree.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,27 +54,8 @@ const { values: opt } = parseArgs({
 const GUEST_PORT = 5301; // inside the guest namespace, always free
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-async function prepareHnet(): Promise<{ root: string; commit: string; cleanup(): void }> {
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim();
-  if (!opt.committed) {
-    if (!opt['no-build']) build(REPO);
-    return { root: REPO, commit: `${commit}${dirtyMark()}`, cleanup: () => undefined };
-  }
-  const root = mkdtempSync(join(tmpdir(), 'hnb-tree-'));
-  execFileSync('sh', ['-c', `git archive HEAD | tar -x -C '${root}'`], { cwd: REPO });
-  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
-  build(root);
-  return { root, commit, cleanup: () => rmSync(root, { recursive: true, force: true }) };
-}
-
-function dirtyMark(): string {
-  const s = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin'], { cwd: REPO }).toString().trim();
-  return s ? '+dirty' : '';
-}
-
-function build(root: string): void {
-  log(`building hnet in ${root}`);
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+function prepareHnet(): Tree {
+  return opt.committed ? revisionTree(REPO, 'HEAD', log) : workingTree(REPO, log, opt['no-build']);
 }
 
 async function environment(commit: string): Promise<Results['env']> {
@@ -202,7 +183,7 @@ async function main(): Promise<void> {
   const secs = Number(opt.seconds);
   const peers = (opt.profile ? ['hnet'] : opt.peers!.split(',')) as PeerName[];
   for (const p of peers) if (!PEERS.includes(p)) throw new Error(`unknown peer ${p}; known: ${PEERS.join(', ')}`);
-  const hnet = await prepareHnet();
+  const hnet = prepareHnet();
   const profDir = opt.profile ? mkdtempSync(join(tmpdir(), 'hnb-prof-')) : undefined;
   const samples: Samples = {};
   const notes: string[] = [];
