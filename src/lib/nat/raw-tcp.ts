@@ -87,15 +87,15 @@ const ignoreRead = (): undefined => undefined;
  */
 function onConnectDone(this: Req, status: number, handle?: TcpHandle): void {
   const owner = handle?.owner;
-  if (owner) inInputBatch(owner.batch, afterConnect, owner, status);
+  if (owner) inInputBatch(owner.batch, ownerConnected, owner, status);
 }
-const afterConnect = (owner: RawTcpHost, status: number): void => owner.afterConnect(status);
+const ownerConnected = (owner: RawTcpHost, status: number): void => owner.afterConnect(status);
 
 function onHandleRead(this: TcpHandle): Buffer | undefined {
   const owner = this.owner;
-  return owner ? inInputBatch(owner.batch, handleRead, owner) : undefined;
+  return owner ? inInputBatch(owner.batch, ownerRead, owner) : undefined;
 }
-const handleRead = (owner: RawTcpHost): Buffer | undefined => owner.onRead();
+const ownerRead = (owner: RawTcpHost): Buffer | undefined => owner.onRead();
 
 /**
  * The close callback: a closed handle is freed only by a full GC (Node keeps
