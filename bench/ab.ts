@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPeer, type Peer } from './lib/peers.js';
 import { connRate, latency, startHostServers, type HostServers } from './lib/measure.js';
-import { freePorts, killAll, sh } from './lib/proc.js';
+import { freePorts, killAll, requireBenchHost } from './lib/proc.js';
 import { pairedSummary, pairedTable, type RoundValues } from './lib/paired.js';
 import { revisionTree, workingTree, type Tree } from './lib/tree.js';
 
@@ -59,12 +59,7 @@ async function measure(side: { peer: Peer; srv: HostServers }, secs: number): Pr
 }
 
 async function main(): Promise<void> {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('npm run bench:ab needs Linux and root (network namespaces, tap); run bench/install.sh first');
-  for (const tool of ['sockperf']) {
-    await sh('sh', ['-c', `command -v ${tool}`]).catch(() => {
-      throw new Error(`${tool} is missing: run bench/install.sh`);
-    });
-  }
+  await requireBenchHost('npm run bench:ab', 'network namespaces, tap', ['sockperf']);
   const rounds = positive('rounds', opt.rounds!);
   const secs = positive('seconds', opt.seconds!);
   const trees: Tree[] = [];

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PEERS, startPeer, type Peer, type PeerName } from './lib/peers.js';
 import { connRate, holdConnections, iperfForward, iperfGuest, latency, startHostServers, type HostServers } from './lib/measure.js';
-import { freePorts, killAll, rssMiB, sh, sleep } from './lib/proc.js';
+import { freePorts, killAll, requireBenchHost, rssMiB, sh, sleep } from './lib/proc.js';
 import { addSample, historyLine, markdownTable, summarize, svgChart, type Results, type Samples } from './lib/report.js';
 import { renderTop, summarizeFile } from './lib/profile.js';
 import { revisionTree, workingTree, type Tree } from './lib/tree.js';
@@ -172,12 +172,7 @@ async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tc
 }
 
 async function main(): Promise<void> {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('npm run bench needs Linux and root (network namespaces, tap, veth); run bench/install.sh first');
-  for (const tool of ['iperf3', 'sockperf', 'slirp4netns', 'pasta']) {
-    await sh('sh', ['-c', `command -v ${tool}`]).catch(() => {
-      throw new Error(`${tool} is missing: run bench/install.sh`);
-    });
-  }
+  await requireBenchHost('npm run bench', 'network namespaces, tap, veth', ['iperf3', 'sockperf', 'slirp4netns', 'pasta']);
   const t0 = Date.now();
   const rounds = Number(opt.rounds);
   const secs = Number(opt.seconds);

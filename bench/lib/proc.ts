@@ -95,6 +95,19 @@ export async function start(cmd: string, args: string[], opts: { ready?: RegExp;
   };
 }
 
+/**
+ * Throw unless this is Linux, run as root, with every one of `tools` on the
+ * PATH: the error names `what` (the npm script) and bench/install.sh.
+ */
+export async function requireBenchHost(what: string, needs: string, tools: readonly string[]): Promise<void> {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error(`${what} needs Linux and root (${needs}); run bench/install.sh first`);
+  for (const tool of tools) {
+    await sh('sh', ['-c', `command -v ${tool}`]).catch(() => {
+      throw new Error(`${tool} is missing: run bench/install.sh`);
+    });
+  }
+}
+
 export function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
 }
