@@ -84,6 +84,8 @@ export async function iperfForward(ns: string, fwd: { host: string; port: number
 /**
  * sockperf TCP ping-pong, 64-byte messages, from the guest to the host; with
  * `pid`, the forwarder's CPU microseconds per round trip (what its latency costs).
+ * p50 and p99 are sockperf's latency, which is half the round trip (its
+ * --full-rtt would double them); the CPU figure is per whole round trip.
  */
 export async function latency(ns: string, target: string, port: number, seconds: number, pid?: number): Promise<{ p50: number; p99: number; cpuUsPerRoundTrip: number }> {
   const cpu0 = pid ? cpuSeconds(pid) : NaN;

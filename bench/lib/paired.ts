@@ -18,8 +18,8 @@ export interface PairedMetric {
 export const PAIRED_METRICS: PairedMetric[] = [
   { id: 'rate', label: 'short connections / s', better: 'higher' },
   { id: 'cpuConn', label: 'CPU µs per connection', better: 'lower' },
-  { id: 'p50', label: 'round trip p50 µs', better: 'lower' },
-  { id: 'p99', label: 'round trip p99 µs', better: 'lower' },
+  { id: 'p50', label: 'latency p50 µs (half the round trip)', better: 'lower' },
+  { id: 'p99', label: 'latency p99 µs (half the round trip)', better: 'lower' },
   { id: 'cpuRt', label: 'CPU µs per round trip', better: 'lower' },
 ];
 

@@ -29,8 +29,8 @@ function tcpRows(): RowDef[] {
 export const ROWS: RowDef[] = [
   ...tcpRows(),
   ...MTUS.map((mtu): RowDef => ({ id: `pf-h2g-${mtu}`, label: `port forward host→guest, 1 stream, MTU ${mtu}`, unit: 'Gbit/s', better: 'higher' })),
-  { id: 'lat-p50', label: 'TCP request/response latency p50 (64 B)', unit: 'µs', better: 'lower' },
-  { id: 'lat-p99', label: 'TCP request/response latency p99 (64 B)', unit: 'µs', better: 'lower' },
+  { id: 'lat-p50', label: 'TCP request/response latency p50 (64 B, half the round trip)', unit: 'µs', better: 'lower' },
+  { id: 'lat-p99', label: 'TCP request/response latency p99 (64 B, half the round trip)', unit: 'µs', better: 'lower' },
   { id: 'conn-rate', label: 'short TCP connections guest→host', unit: 'conn/s', better: 'higher' },
   ...MTUS.flatMap((mtu) =>
     (['g2h', 'h2g'] as const).map((dir): RowDef => ({ id: `cpu-${dir}-${mtu}`, label: `forwarder CPU per GB, ${dir === 'g2h' ? 'guest→host' : 'host→guest'}, MTU ${mtu}`, unit: 'CPU s/GB', better: 'lower' })),

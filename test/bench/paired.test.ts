@@ -43,6 +43,6 @@ describe('paired A/B summary', () => {
     expect(table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| metric') && !l.startsWith('| ---'))).to.have.length(PAIRED_METRICS.length);
     expect(table).to.include('| short connections / s (higher is better) | 1.030 | 1 of 1 rounds |');
     expect(table).to.include('| CPU µs per connection (lower is better) | 0.935 | 1 of 1 rounds |');
-    expect(table).to.include('| round trip p99 µs (lower is better) | – | 0 of 0 rounds |');
+    expect(table).to.include('| latency p99 µs (half the round trip) (lower is better) | – | 0 of 0 rounds |');
   });
 });
