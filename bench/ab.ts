@@ -9,12 +9,16 @@
  *
  *   --a REV         A: a git revision, unpacked and built apart (default HEAD)
  *   --b REV         B: likewise, or "." for the working tree, built in place (default .)
- *   --a-args "..."  extra `hnet start` flags for A (e.g. --busy-poll 0); likewise --b-args
+ *   --a-args="..."  extra `hnet start` flags for A (e.g. --busy-poll 0); likewise --b-args
+ *   --a-node="..."  extra node flags for A's daemon (e.g. --max-semi-space-size=4); likewise --b-node
+ *                   (with "=": a value that starts with a dash is otherwise taken for an option)
  *   --rounds N      paired rounds (default 12)
  *   --seconds S     seconds per measurement (default 2)
  *
  * e.g. `npm run bench:ab -- --a HEAD~1 --b HEAD`, or
- * `npm run bench:ab -- --a HEAD --b HEAD --b-args "--busy-poll 0"`.
+ * `npm run bench:ab -- --a HEAD --b HEAD --b-args="--busy-poll 0"`.
+ * Each daemon's RSS is printed too, after start (as the bench's idle row
+ * takes it) and after the last round.
  * Traffic stays on this machine: see the SAFETY note in lib/peers.ts.
  */
 import { dirname, resolve } from 'node:path';
@@ -22,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPeer, type Peer } from './lib/peers.js';
 import { connRate, latency, startHostServers, type HostServers } from './lib/measure.js';
-import { freePorts, killAll, requireBenchHost } from './lib/proc.js';
+import { freePorts, killAll, requireBenchHost, rssMiB, sleep } from './lib/proc.js';
 import { pairedSummary, pairedTable, type RoundValues } from './lib/paired.js';
 import { revisionTree, workingTree, type Tree } from './lib/tree.js';
 
@@ -36,6 +40,8 @@ const { values: opt } = parseArgs({
     b: { type: 'string', default: '.' },
     'a-args': { type: 'string', default: '' },
     'b-args': { type: 'string', default: '' },
+    'a-node': { type: 'string', default: '' },
+    'b-node': { type: 'string', default: '' },
     rounds: { type: 'string', default: '12' },
     seconds: { type: 'string', default: '2' },
   },
@@ -64,20 +70,25 @@ async function main(): Promise<void> {
   const secs = positive('seconds', opt.seconds!);
   const trees: Tree[] = [];
   const sides: Array<{ peer: Peer; srv: HostServers }> = [];
+  const words = (s: string) => s.split(/\s+/).filter(Boolean);
+  const label = (args: string, node: string) => `${node ? ` node ${node}` : ''}${args ? ` ${args}` : ''}`;
+  const labels = [label(opt['a-args']!, opt['a-node']!), label(opt['b-args']!, opt['b-node']!)];
   try {
-    for (const [rev, args] of [[opt.a!, opt['a-args']!], [opt.b!, opt['b-args']!]] as const) {
+    for (const [rev, args, node] of [[opt.a!, opt['a-args']!, opt['a-node']!], [opt.b!, opt['b-args']!, opt['b-node']!]] as const) {
       const t = tree(rev);
       trees.push(t);
       const [hostPort] = await freePorts(1);
-      const peer = await startPeer('hnet', { mtu: 1500, hnetRoot: t.root, forward: { hostPort: hostPort!, guestPort: GUEST_PORT }, hnetArgs: args.split(/\s+/).filter(Boolean) });
+      const peer = await startPeer('hnet', { mtu: 1500, hnetRoot: t.root, forward: { hostPort: hostPort!, guestPort: GUEST_PORT }, hnetArgs: words(args), nodeFlags: words(node) });
       const srv = await startHostServers(peer.serverBind, (await freePorts(3)) as [number, number, number]).catch(async (err: Error) => {
         await peer.stop();
         throw err;
       });
       sides.push({ peer, srv });
-      log(`${sides.length === 1 ? 'A' : 'B'}: ${t.commit}${args ? ` ${args}` : ''}`);
+      log(`${sides.length === 1 ? 'A' : 'B'}: ${t.commit}${labels[sides.length - 1]}`);
     }
     const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    await sleep(500);
+    const rssStart = sides.map((s) => rssMiB(s.peer.daemonPid!));
     log('warm-up (not recorded)');
     await measure(a, secs);
     await measure(b, secs);
@@ -96,8 +107,11 @@ async function main(): Promise<void> {
       const show = (v: RoundValues) => `${v.rate!.toFixed(0)} conn/s ${v.cpuConn!.toFixed(0)} µs/conn p50 ${v.p50!.toFixed(1)} p99 ${v.p99!.toFixed(1)} µs ${v.cpuRt!.toFixed(1)} µs/rt`;
       log(`round ${r}/${rounds}  A ${show(va)}  |  B ${show(vb)}`);
     }
-    process.stdout.write(`\nA ${trees[0]!.commit}${opt['a-args'] ? ` ${opt['a-args']}` : ''}, B ${trees[1]!.commit}${opt['b-args'] ? ` ${opt['b-args']}` : ''}: ${rounds} paired rounds of ${secs} s each\n\n`);
+    const rssEnd = sides.map((s) => rssMiB(s.peer.daemonPid!));
+    process.stdout.write(`\nA ${trees[0]!.commit}${labels[0]}, B ${trees[1]!.commit}${labels[1]}: ${rounds} paired rounds of ${secs} s each\n\n`);
     process.stdout.write(pairedTable(pairedSummary(results)));
+    const mib = (v: number[]) => v.map((x) => x.toFixed(1)).join(' / ');
+    process.stdout.write(`\nRSS MiB, A / B: ${mib(rssStart)} after start, ${mib(rssEnd)} after the last round\n`);
   } finally {
     for (const { peer, srv } of sides) {
       await srv.stop();
