@@ -79,7 +79,7 @@ const ignore = (): void => undefined;
 
 /** The flow table's key (TcpNat.flows): both ports in one int32, a Smi. */
 function flowKey(guestPort: number, dstPort: number): number {
-  return ((guestPort << 16) | dstPort) | 0;
+  return (guestPort << 16) | dstPort; // `|` yields an int32: no `| 0` needed
 }
 
 class TcpFlow implements Pollable {

@@ -123,6 +123,35 @@ describe('TcpNat, driven with guest segments', () => {
     expect(nat.size).to.equal(0);
   });
 
+  it('keeps apart flows from one guest port to two ports of the same host (the table key holds both ports)', async () => {
+    const { nat, port, scheduler, fromGuest } = setup();
+    const OTHER_PORT = 9;
+    const written = new Map<number, string>();
+    for (const p of [SERVICE_PORT, OTHER_PORT]) {
+      nat.services.set(p, () => {
+        const s = new PassThrough();
+        written.set(p, '');
+        s.on('data', (b: Buffer) => written.set(p, written.get(p) + b.toString()));
+        return s;
+      });
+    }
+    try {
+      fromGuest({ seq: 1000, flags: TcpFlags.SYN, dstPort: SERVICE_PORT });
+      fromGuest({ seq: 5000, flags: TcpFlags.SYN, dstPort: OTHER_PORT });
+      await tick();
+      const synAcks = port.sent.filter((x) => x.flags === (TcpFlags.SYN | TcpFlags.ACK));
+      expect(synAcks.map((x) => [x.srcPort, x.ack]), 'each SYN answered by its own flow').to.deep.equal([[SERVICE_PORT, 1001], [OTHER_PORT, 5001]]);
+      expect(nat.size).to.equal(2);
+      fromGuest({ seq: 1001, ack: synAcks[0].seq + 1, payload: Buffer.from('seven'), dstPort: SERVICE_PORT });
+      fromGuest({ seq: 5001, ack: synAcks[1].seq + 1, payload: Buffer.from('nine'), dstPort: OTHER_PORT });
+      await tick();
+      expect(Object.fromEntries(written), 'each flow\'s bytes reach its own service').to.deep.equal({ [SERVICE_PORT]: 'seven', [OTHER_PORT]: 'nine' });
+    } finally {
+      nat.closeAll();
+      scheduler.stop();
+    }
+  });
+
   it('answers small host data at the end of the input that brought it, and bulk data at the end of the turn', async () => {
     const { nat, port, scheduler, fromGuest } = setup();
     let service: PassThrough | null = null;
