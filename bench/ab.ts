@@ -64,6 +64,10 @@ async function measure(side: { peer: Peer; srv: HostServers }, secs: number): Pr
   return { rate: c.rate, cpuConn: c.cpuUsPerConnection, p50: l.p50, p99: l.p99, cpuRt: l.cpuUsPerRoundTrip };
 }
 
+function show(v: RoundValues): string {
+  return `${v.rate!.toFixed(0)} conn/s ${v.cpuConn!.toFixed(0)} µs/conn p50 ${v.p50!.toFixed(1)} p99 ${v.p99!.toFixed(1)} µs ${v.cpuRt!.toFixed(1)} µs/rt`;
+}
+
 async function main(): Promise<void> {
   await requireBenchHost('npm run bench:ab', 'network namespaces, tap', ['sockperf']);
   const rounds = positive('rounds', opt.rounds!);
@@ -71,10 +75,13 @@ async function main(): Promise<void> {
   const trees: Tree[] = [];
   const sides: Array<{ peer: Peer; srv: HostServers }> = [];
   const words = (s: string) => s.split(/\s+/).filter(Boolean);
-  const label = (args: string, node: string) => `${node ? ` node ${node}` : ''}${args ? ` ${args}` : ''}`;
-  const labels = [label(opt['a-args']!, opt['a-node']!), label(opt['b-args']!, opt['b-node']!)];
+  const specs = (['a', 'b'] as const).map((k) => {
+    const args = opt[`${k}-args`]!;
+    const node = opt[`${k}-node`]!;
+    return { rev: opt[k]!, args, node, label: `${node ? ` node ${node}` : ''}${args ? ` ${args}` : ''}` };
+  });
   try {
-    for (const [rev, args, node] of [[opt.a!, opt['a-args']!, opt['a-node']!], [opt.b!, opt['b-args']!, opt['b-node']!]] as const) {
+    for (const { rev, args, node, label } of specs) {
       const t = tree(rev);
       trees.push(t);
       const [hostPort] = await freePorts(1);
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
         throw err;
       });
       sides.push({ peer, srv });
-      log(`${sides.length === 1 ? 'A' : 'B'}: ${t.commit}${labels[sides.length - 1]}`);
+      log(`${sides.length === 1 ? 'A' : 'B'}: ${t.commit}${label}`);
     }
     const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
     await sleep(500);
@@ -104,11 +111,10 @@ async function main(): Promise<void> {
         va = await measure(a, secs);
       }
       results.push({ a: va, b: vb });
-      const show = (v: RoundValues) => `${v.rate!.toFixed(0)} conn/s ${v.cpuConn!.toFixed(0)} µs/conn p50 ${v.p50!.toFixed(1)} p99 ${v.p99!.toFixed(1)} µs ${v.cpuRt!.toFixed(1)} µs/rt`;
       log(`round ${r}/${rounds}  A ${show(va)}  |  B ${show(vb)}`);
     }
     const rssEnd = sides.map((s) => rssMiB(s.peer.daemonPid!));
-    process.stdout.write(`\nA ${trees[0]!.commit}${labels[0]}, B ${trees[1]!.commit}${labels[1]}: ${rounds} paired rounds of ${secs} s each\n\n`);
+    process.stdout.write(`\nA ${trees[0]!.commit}${specs[0]!.label}, B ${trees[1]!.commit}${specs[1]!.label}: ${rounds} paired rounds of ${secs} s each\n\n`);
     process.stdout.write(pairedTable(pairedSummary(results)));
     const mib = (v: number[]) => v.map((x) => x.toFixed(1)).join(' / ');
     process.stdout.write(`\nRSS MiB, A / B: ${mib(rssStart)} after start, ${mib(rssEnd)} after the last round\n`);
