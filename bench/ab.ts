@@ -61,11 +61,11 @@ async function measure(side: { peer: Peer; srv: HostServers }, secs: number): Pr
   const { peer, srv } = side;
   const c = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
   const l = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
-  return { rate: c.rate, cpuConn: c.cpuUsPerConnection, p50: l.p50, p99: l.p99, cpuRt: l.cpuUsPerRoundTrip };
+  return { rate: c.rate, cpuConn: c.cpuUsPerConnection, p50: l.p50, p99: l.p99, p999: l.p999, cpuRt: l.cpuUsPerRoundTrip };
 }
 
 function show(v: RoundValues): string {
-  return `${v.rate!.toFixed(0)} conn/s ${v.cpuConn!.toFixed(0)} µs/conn p50 ${v.p50!.toFixed(1)} p99 ${v.p99!.toFixed(1)} µs ${v.cpuRt!.toFixed(1)} µs/rt`;
+  return `${v.rate!.toFixed(0)} conn/s ${v.cpuConn!.toFixed(0)} µs/conn p50 ${v.p50!.toFixed(1)} p99 ${v.p99!.toFixed(1)} p99.9 ${v.p999!.toFixed(1)} µs ${v.cpuRt!.toFixed(1)} µs/rt`;
 }
 
 async function main(): Promise<void> {

@@ -27,15 +27,21 @@ export function parseIperf(json: string): { gbps: number; bytes: number } {
   return { gbps: s.bits_per_second / 1e9, bytes: s.bytes };
 }
 
-/** p50 and p99 in microseconds, and the round trips of the whole run (warm-up included), from `sockperf ping-pong` output. */
-export function parseSockperf(text: string): { p50: number; p99: number; roundTrips: number } {
+/**
+ * p50, p99 and p99.9 in microseconds, and the round trips of the whole run
+ * (warm-up included), from `sockperf ping-pong` output. p99.9 is NaN when a
+ * run is too short for sockperf to print it; it is where a GC pause of the
+ * daemon shows (one round trip per pause: bench/results/steps-2026-12-06.md).
+ */
+export function parseSockperf(text: string): { p50: number; p99: number; p999: number; roundTrips: number } {
   const pick = (p: string) => {
     const m = new RegExp(`percentile ${p.replace('.', '\\.')} =\\s*([\\d.]+)`).exec(text);
     if (!m) throw new Error(`sockperf: no percentile ${p} in output:\n${text.slice(-400)}`);
     return Number(m[1]);
   };
   const total = /\[Total Run\].*ReceivedMessages=(\d+)/.exec(text);
-  return { p50: pick('50.000'), p99: pick('99.000'), roundTrips: total ? Number(total[1]) : NaN };
+  const p999 = /percentile 99\.900 =\s*([\d.]+)/.exec(text);
+  return { p50: pick('50.000'), p99: pick('99.000'), p999: p999 ? Number(p999[1]) : NaN, roundTrips: total ? Number(total[1]) : NaN };
 }
 
 export interface HostServers {
@@ -87,12 +93,12 @@ export async function iperfForward(ns: string, fwd: { host: string; port: number
  * p50 and p99 are sockperf's latency, which is half the round trip (its
  * --full-rtt would double them); the CPU figure is per whole round trip.
  */
-export async function latency(ns: string, target: string, port: number, seconds: number, pid?: number): Promise<{ p50: number; p99: number; cpuUsPerRoundTrip: number }> {
+export async function latency(ns: string, target: string, port: number, seconds: number, pid?: number): Promise<{ p50: number; p99: number; p999: number; cpuUsPerRoundTrip: number }> {
   const cpu0 = pid ? cpuSeconds(pid) : NaN;
   const out = await nsh(ns, 'sockperf', ['ping-pong', '--tcp', '-i', target, '-p', String(port), '-t', String(seconds), '-m', '64'], (seconds + 20) * 1000);
   const cpuS = pid ? cpuSeconds(pid) - cpu0 : NaN;
   const r = parseSockperf(out);
-  return { p50: r.p50, p99: r.p99, cpuUsPerRoundTrip: (cpuS * 1e6) / r.roundTrips };
+  return { p50: r.p50, p99: r.p99, p999: r.p999, cpuUsPerRoundTrip: (cpuS * 1e6) / r.roundTrips };
 }
 
 /** Short TCP connections per second from the guest to the host's echo server; with `pid`, the forwarder's CPU microseconds per connection. */

@@ -20,6 +20,7 @@ export const PAIRED_METRICS: PairedMetric[] = [
   { id: 'cpuConn', label: 'CPU µs per connection', better: 'lower' },
   { id: 'p50', label: 'latency p50 µs (half the round trip)', better: 'lower' },
   { id: 'p99', label: 'latency p99 µs (half the round trip)', better: 'lower' },
+  { id: 'p999', label: 'latency p99.9 µs (half the round trip)', better: 'lower' },
   { id: 'cpuRt', label: 'CPU µs per round trip', better: 'lower' },
 ];
 

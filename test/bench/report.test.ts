@@ -87,7 +87,7 @@ describe('bench tool output parsers', () => {
     expect(() => parseIperf(JSON.stringify({ error: 'unable to connect to server' }))).to.throw(/unable to connect/);
   });
 
-  it('reads p50 and p99 from sockperf ping-pong output', () => {
+  it('reads p50, p99 and p99.9 from sockperf ping-pong output', () => {
     const out = [
       'sockperf: [Total Run] RunTime=4.001 sec; Warm up time=400 msec; SentMessages=50784; ReceivedMessages=50783',
       'sockperf: [Valid Duration] RunTime=3.550 sec; SentMessages=48717; ReceivedMessages=48717',
@@ -95,7 +95,8 @@ describe('bench tool output parsers', () => {
       'sockperf: ---> percentile 99.000 =   38.216',
       'sockperf: ---> percentile 50.000 =    8.901',
     ].join('\n');
-    expect(parseSockperf(out), 'round trips of the whole run: the CPU is measured over all of it').to.deep.equal({ p50: 8.901, p99: 38.216, roundTrips: 50783 });
+    expect(parseSockperf(out), 'round trips of the whole run: the CPU is measured over all of it').to.deep.equal({ p50: 8.901, p99: 38.216, p999: 1424.048, roundTrips: 50783 });
+    expect(Number.isNaN(parseSockperf(out.replace(/.*percentile 99\.900.*\n/, '')).p999), 'a run too short for p99.9').to.equal(true);
     expect(() => parseSockperf('sockperf: nothing')).to.throw(/percentile 50.000/);
   });
 
