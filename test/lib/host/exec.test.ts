@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { fakeRunner, formatCommand, run } from '../../../src/lib/host/exec.js';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CANNOT_EXECUTE_EXIT_CODE, TIMED_OUT_EXIT_CODE, fakeRunner, formatCommand, run } from '../../../src/lib/host/exec.js';
 import { HnetError } from '../../../src/lib/errors.js';
 
 describe('host exec wrapper', () => {
@@ -9,6 +12,45 @@ describe('host exec wrapper', () => {
 
   it('feeds input to stdin', async () => {
     expect((await run('cat', [], { input: 'frame' })).stdout).to.equal('frame');
+  });
+
+  it('gives a program without input end-of-file, not an open pipe it would wait on', async () => {
+    expect(await run('cat', [])).to.deep.equal({ stdout: '', stderr: '', exitCode: 0 });
+  });
+
+  it('keeps serving when a program exits without reading its input', async () => {
+    expect((await run('true', [], { input: 'x'.repeat(1 << 20) })).exitCode).to.equal(0);
+  });
+
+  it('kills a program that outlives timeoutMs and reports 124, as timeout(1) does', async () => {
+    const t0 = Date.now();
+    const r = await run('sleep', ['10'], { timeoutMs: 100 });
+    expect(r.exitCode).to.equal(TIMED_OUT_EXIT_CODE);
+    expect(Date.now() - t0, 'killed, not waited for').to.be.below(5000);
+  });
+
+  it('reports a program killed by a signal as 128 + its number', async () => {
+    expect((await run('sh', ['-c', 'kill -9 $$'])).exitCode).to.equal(128 + 9);
+  });
+
+  it('merges env over the inherited environment', async () => {
+    const r = await run('sh', ['-c', 'echo "$HNET_EXEC_TEST-${PATH:+path}"'], { env: { HNET_EXEC_TEST: 'set' } });
+    expect(r.stdout).to.equal('set-path\n');
+  });
+
+  it('reports a program that exists but cannot be run as 126, with the reason on stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hnet-exec-'));
+    try {
+      const file = join(dir, 'not-executable');
+      writeFileSync(file, '#!/bin/sh\necho ran\n');
+      chmodSync(file, 0o644);
+      const r = await run(file, []);
+      expect(r.exitCode).to.equal(CANNOT_EXECUTE_EXIT_CODE);
+      expect(r.stderr).to.match(/EACCES/);
+      expect(r.stdout).to.equal('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('throws HNET_EXEC_NOT_FOUND only when the program does not exist', async () => {
