@@ -51,6 +51,8 @@ export function formatCommand(cmd: string, args: string[]): string {
  */
 export const TIMED_OUT_EXIT_CODE = 124;
 export const CANNOT_EXECUTE_EXIT_CODE = 126;
+/** After a timeout's SIGTERM, how long a program has before SIGKILL. */
+export const FORCE_KILL_AFTER_MS = 2000;
 
 export const run: Runner = (cmd, args, opts = {}) =>
   new Promise<RunResult>((resolve, reject) => {
@@ -64,13 +66,24 @@ export const run: Runner = (cmd, args, opts = {}) =>
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     let timedOut = false;
+    let forceKill: NodeJS.Timeout | null = null;
     const timer =
       opts.timeoutMs === undefined
         ? null
         : setTimeout(() => {
             timedOut = true;
             child.kill('SIGTERM');
+            // One that ignores SIGTERM gets SIGKILL.
+            forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
           }, opts.timeoutMs);
+    child.once('exit', () => {
+      // A program killed for its timeout may have left a child holding its
+      // output open (sh -c '...; sleep 60'): stop waiting for that output.
+      if (timedOut) {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }
+    });
     let failed: NodeJS.ErrnoException | null = null;
     child.once('error', (e: NodeJS.ErrnoException) => {
       failed = e;
@@ -83,6 +96,7 @@ export const run: Runner = (cmd, args, opts = {}) =>
     // 'close' comes after 'error' or 'exit' and after both output streams ended, so nothing is cut off.
     child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
       if (timer) clearTimeout(timer);
+      if (forceKill) clearTimeout(forceKill);
       const e = failed as NodeJS.ErrnoException | null;
       if (e?.code === 'ENOENT') {
         reject(new HnetError('HNET_EXEC_NOT_FOUND', `${cmd} is not installed or not on PATH`, [`install ${cmd}, or check PATH`]));

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CANNOT_EXECUTE_EXIT_CODE, TIMED_OUT_EXIT_CODE, fakeRunner, formatCommand, run } from '../../../src/lib/host/exec.js';
+import { CANNOT_EXECUTE_EXIT_CODE, FORCE_KILL_AFTER_MS, TIMED_OUT_EXIT_CODE, fakeRunner, formatCommand, run } from '../../../src/lib/host/exec.js';
 import { HnetError } from '../../../src/lib/errors.js';
 
 describe('host exec wrapper', () => {
@@ -27,6 +27,25 @@ describe('host exec wrapper', () => {
     const r = await run('sleep', ['10'], { timeoutMs: 100 });
     expect(r.exitCode).to.equal(TIMED_OUT_EXIT_CODE);
     expect(Date.now() - t0, 'killed, not waited for').to.be.below(5000);
+  });
+
+  it('kills a program that ignores SIGTERM after its timeout, and does not wait on output its children hold open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hnet-exec-'));
+    const pidFile = join(dir, 'sleep.pid');
+    try {
+      const t0 = Date.now();
+      // The shell ignores SIGTERM; its background sleep keeps the output pipe open after the shell is gone.
+      const r = await run('sh', ['-c', `trap "" TERM; sleep 30 & echo $! > ${pidFile}; wait`], { timeoutMs: 100 });
+      expect(r.exitCode).to.equal(TIMED_OUT_EXIT_CODE);
+      expect(Date.now() - t0, 'SIGKILL after FORCE_KILL_AFTER_MS, not the 30 s sleep').to.be.below(FORCE_KILL_AFTER_MS + 5000);
+    } finally {
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a program killed by a signal as 128 + its number', async () => {
