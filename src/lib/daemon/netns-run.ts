@@ -19,11 +19,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants } from 'node:os';
 import { HnetError } from '../errors.js';
 import { buildStackConfig } from '../iface/config.js';
 import { ipv4ToString } from '../wire/addr.js';
-import { run as hostRun, formatCommand, type Runner } from '../host/exec.js';
+import { run as hostRun, formatCommand, shellExitStatus, type Runner } from '../host/exec.js';
 import { defaultConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { homePaths } from './home.js';
@@ -71,7 +70,7 @@ function runChild(netns: string, cmd: string, args: string[]): Promise<number> {
     });
     child.once('exit', (code, signal) => {
       done();
-      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      resolve(shellExitStatus(code, signal));
     });
   });
 }

@@ -54,6 +54,11 @@ export const CANNOT_EXECUTE_EXIT_CODE = 126;
 /** After a timeout's SIGTERM, how long a program has before SIGKILL. */
 export const FORCE_KILL_AFTER_MS = 2000;
 
+/** A finished child's status as a shell reports it: its exit code, or 128 + the number of the signal that killed it. */
+export function shellExitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+}
+
 export const run: Runner = (cmd, args, opts = {}) =>
   new Promise<RunResult>((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -107,7 +112,7 @@ export const run: Runner = (cmd, args, opts = {}) =>
         stdout: Buffer.concat(out).toString('utf8'),
         // A program that could not be started (EACCES, ...) says why where its own complaint would be.
         stderr: e ? `${stderr}${e.message}\n` : stderr,
-        exitCode: timedOut ? TIMED_OUT_EXIT_CODE : e ? CANNOT_EXECUTE_EXIT_CODE : code !== null ? code : 128 + (signal ? (constants.signals[signal] ?? 0) : 0),
+        exitCode: timedOut ? TIMED_OUT_EXIT_CODE : e ? CANNOT_EXECUTE_EXIT_CODE : shellExitStatus(code, signal),
       });
     });
   });
