@@ -6,9 +6,9 @@
 // 250-285 ms with the manifest against 425-580 ms without.
 //
 // Written from the compiled commands in dist/, so it is only as fresh as the
-// last build: the build removes the old one first, and bin/dev.js (tsx on
-// src/) still loads the commands from src/ through it. A command added to
-// src/ needs a build before the CLI can find it.
+// last build: the build removes the old one first. bin/dev.js (tsx on src/)
+// ignores it, or it would run dist/; bin/run.js finds a command added to
+// src/ only after a build.
 import { Plugin } from '@oclif/core';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

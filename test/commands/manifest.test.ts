@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,5 +34,14 @@ describe('oclif manifest written by the build', function () {
       const cmd = (await import(pathToFileURL(file).href)) as { default: { flags?: Record<string, unknown> } };
       expect(Object.keys(manifest.commands[ids[i]].flags).sort(), `${ids[i]} flags`).to.include.members(Object.keys(cmd.default.flags ?? {}));
     }
+  });
+
+  it('is not what bin/dev.js runs: that entry loads the commands from src/', () => {
+    // oclif's debug log names each command file it imports; through the
+    // manifest the entry would load dist/ (the last build) instead.
+    const r = spawnSync(process.execPath, ['bin/dev.js', 'alias', 'list', '--help'], { cwd: ROOT, env: { ...process.env, DEBUG: 'oclif:*' }, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.include(`(import) ${join(ROOT, 'src/commands/alias/list.ts')}`);
+    expect(r.stderr).to.not.include(`(import) ${join(ROOT, 'dist/')}`);
   });
 });
