@@ -34,7 +34,7 @@ export default class Diagnose extends BaseCommand {
     const { flags } = await this.parse(Diagnose);
     const paths = this.paths(flags.home);
     const options = { vpn: flags.vpn, name: flags.name, target: flags.target ? parseTarget(flags.target) : undefined, timeoutMs: flags.timeout * 1000 };
-    const spinner = startSpinner('diagnosing');
+    const spinner = await startSpinner('diagnosing');
     const report = await diagnose(paths, options, { onSettled: (r, done, total) => (spinner.text = `diagnosing (${done}/${total}: ${r.title})`) });
     spinner.stop();
     if (!this.jsonEnabled()) this.log(renderReport(report));

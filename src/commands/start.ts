@@ -71,7 +71,7 @@ export default class Start extends BaseCommand {
       if (!parsed) throw new UsageError('HNET_BAD_SPEC', `--dns-upstream ${u} is not IP[:PORT]`, ['use a form like 10.0.0.53 or 127.0.0.1:5353']);
       return parsed;
     });
-    const spinner = startSpinner('starting hnet');
+    const spinner = await startSpinner('starting hnet');
     let result: StartResult;
     try {
       result = await runDaemon({ cfg, config, dnsUpstreams: dnsUpstreams.length > 0 ? dnsUpstreams : undefined, listen, paths, log, pcap: flags.pcap, faults: parseFaults(flags['fault-drop'], flags['fault-rx']), transparentProxy: flags['transparent-proxy'], busyPollUs: flags['busy-poll'] });

@@ -1,9 +1,33 @@
 /**
  * Progress for people, always on stderr so stdout stays clean for --json.
- * ora animates only on a TTY; elsewhere it prints nothing but the final lines.
+ * On a TTY it is an ora spinner. Elsewhere (CI logs, a supervisor, the bench)
+ * nothing animates, so ora is not even loaded: its module graph (string-width's
+ * emoji regex, an Intl.Segmenter, cli-spinners) stayed resident for a daemon's
+ * whole life, 2.5-4.5 MiB of `hnet start`'s idle RSS. Off a TTY only the
+ * outcome lines are printed, as ora prints them there.
  */
-import ora, { type Ora } from 'ora';
+import { theme } from './theme.js';
 
-export function startSpinner(text: string, enabled = true): Ora {
-  return ora({ text, stream: process.stderr, isEnabled: enabled && process.stderr.isTTY === true, isSilent: !enabled }).start();
+export interface Spinner {
+  text: string;
+  stop(): void;
+  /** Stop and leave `text` behind as a failure line. */
+  fail(text: string): void;
+}
+
+export async function startSpinner(text: string): Promise<Spinner> {
+  if (process.stderr.isTTY !== true) return new OutcomeLines(text);
+  const { default: ora } = await import('ora');
+  return ora({ text, stream: process.stderr }).start();
+}
+
+/** Off a TTY: no animation, no intermediate text; a failure still says so. */
+class OutcomeLines implements Spinner {
+  constructor(public text: string) {}
+
+  stop(): void {}
+
+  fail(text: string): void {
+    process.stderr.write(`${theme.symbols.fail} ${text}\n`);
+  }
 }
