@@ -5,6 +5,11 @@
  * emoji regex, an Intl.Segmenter, cli-spinners) stayed resident for a daemon's
  * whole life, 2.5-4.5 MiB of `hnet start`'s idle RSS. Off a TTY only the
  * outcome lines are printed, as ora prints them there.
+ *
+ * A TTY that reports 0 columns (a pseudo-terminal nobody sized: `script`,
+ * some CI runners and containers) is treated as no TTY: ora 8 divides by the
+ * width to count the lines it must clear, and clearing Infinity lines wrote
+ * cursor-up sequences without end (megabytes a second) and never returned.
  */
 import { theme } from './theme.js';
 
@@ -16,7 +21,7 @@ export interface Spinner {
 }
 
 export async function startSpinner(text: string): Promise<Spinner> {
-  if (process.stderr.isTTY !== true) return new OutcomeLines(text);
+  if (process.stderr.isTTY !== true || !(process.stderr.columns > 0)) return new OutcomeLines(text);
   const { default: ora } = await import('ora');
   return ora({ text, stream: process.stderr }).start();
 }
