@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { PEERS, startPeer, type Peer, type PeerName } from './lib/peers.js';
 import { connRate, holdConnections, iperfForward, iperfGuest, latency, startHostServers, type HostServers } from './lib/measure.js';
 import { freePorts, killAll, requireBenchHost, rssMiB, sh, sleep } from './lib/proc.js';
-import { addSample, historyLine, markdownTable, summarize, svgChart, type Results, type Samples } from './lib/report.js';
+import { addSample, historyLine, markdownTable, summarize, svgChart, type Results, type RoundSamples, type Samples } from './lib/report.js';
 import { renderTop, summarizeFile } from './lib/profile.js';
 import { revisionTree, workingTree, type Tree } from './lib/tree.js';
 
@@ -79,10 +79,12 @@ async function environment(commit: string): Promise<Results['env']> {
 /**
  * Latency and connection rate (MTU 1500): every peer up at once with its own
  * host servers, then `rounds` rounds of sockperf and the connection tool,
- * peer after peer, each round starting with the next one. Stops early (with a note) when the next round would end
- * after `deadline` (ms since the epoch).
+ * peer after peer, each round starting with the next one; every value goes
+ * into `s` and into its round in `rrRounds`, for the per-round comparison.
+ * Stops early (with a note) when the next round would end after `deadline`
+ * (ms since the epoch).
  */
-async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Samples, secs: number, rounds: number, deadline: number, notes: string[]): Promise<void> {
+async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Samples, rrRounds: RoundSamples[], secs: number, rounds: number, deadline: number, notes: string[]): Promise<void> {
   const up: Array<{ peer: Peer; srv: HostServers }> = [];
   try {
     for (const name of names) {
@@ -106,26 +108,32 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
     const t0 = Date.now();
     let done = 0;
     for (let round = 1; round <= rounds; round++) {
-      const perRound = done > 0 ? (Date.now() - t0) / done : 0;
-      if (done > 0 && Date.now() + perRound > deadline) break;
+      const roundMs = done > 0 ? (Date.now() - t0) / done : 0;
+      if (done > 0 && Date.now() + roundMs > deadline) break;
       log(`request/response round ${round}/${rounds}`);
       // Each round starts with the next peer, so none is always measured first (right after the fastest one).
       const order = up.map((_, i) => up[(i + round - 1) % up.length]!);
+      const thisRound: RoundSamples = {};
+      rrRounds.push(thisRound);
       for (const { peer, srv } of order) {
         const p = peer.name;
+        const put = (row: string, v: number) => {
+          addSample(s, row, p, v);
+          if (Number.isFinite(v)) (thisRound[row] ??= {})[p] = v;
+        };
         const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
-        addSample(s, 'lat-p50', p, lat.p50);
-        addSample(s, 'lat-p99', p, lat.p99);
-        if (peer.daemonPid) addSample(s, 'cpu-rr', p, lat.cpuUsPerRoundTrip);
+        put('lat-p50', lat.p50);
+        put('lat-p99', lat.p99);
+        if (peer.daemonPid) put('cpu-rr', lat.cpuUsPerRoundTrip);
         const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
-        addSample(s, 'conn-rate', p, rate);
-        if (peer.daemonPid) addSample(s, 'cpu-conn', p, cpuUsPerConnection);
+        put('conn-rate', rate);
+        if (peer.daemonPid) put('cpu-conn', cpuUsPerConnection);
         log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s`);
       }
       done++;
     }
     const cut = done < rounds ? ` (of ${rounds}, to stay within the time budget)` : '';
-    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, after one unrecorded warm-up round each, measured peer after peer, each round starting with the next peer; medians.`);
+    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, after one unrecorded warm-up round each, measured peer after peer, each round starting with the next peer; medians, and round by round above.`);
   } finally {
     for (const { peer, srv } of up) {
       await srv.stop();
@@ -181,6 +189,7 @@ async function main(): Promise<void> {
   const hnet = prepareHnet();
   const profDir = opt.profile ? mkdtempSync(join(tmpdir(), 'hnb-prof-')) : undefined;
   const samples: Samples = {};
+  const perRound: RoundSamples[] = [];
   const notes: string[] = [];
   const tRounds = Date.now();
   let done = 0;
@@ -208,7 +217,7 @@ async function main(): Promise<void> {
       }
       done++;
     }
-    if (!opt.profile) await measureRequestResponse(peers, hnet.root, samples, secs, Number(opt['rr-rounds']), t0 + (Number(opt.budget) + 50) * 1000, notes);
+    if (!opt.profile) await measureRequestResponse(peers, hnet.root, samples, perRound, secs, Number(opt['rr-rounds']), t0 + (Number(opt.budget) + 50) * 1000, notes);
   } finally {
     hnet.cleanup();
   }
@@ -221,7 +230,7 @@ async function main(): Promise<void> {
   }
   notes.push('veth is the kernel path (no forwarder), so it has no CPU or RSS rows; its "port forward" row is a direct host→guest connection.');
   notes.push('pasta and slirp4netns reach the host at their gateway addresses (pasta --map-gw, slirp4netns 10.0.2.2); hnet at 192.168.65.254; all map to the host\'s 127.0.0.1.');
-  const results: Results = { env: await environment(hnet.commit), rounds: done, seconds: secs, peers, notes, medians: summarize(samples, peers), samples };
+  const results: Results = { env: await environment(hnet.commit), rounds: done, seconds: secs, peers, notes, medians: summarize(samples, peers), samples, perRound };
   mkdirSync(opt.out!, { recursive: true });
   const md = markdownTable(results);
   writeFileSync(join(opt.out!, 'latest.json'), JSON.stringify(results, null, 2) + '\n');

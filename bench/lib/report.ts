@@ -5,6 +5,11 @@
  * ratio is always "how many times better hnet is": value ratio hnet/peer for
  * higher-is-better rows, peer/hnet for lower-is-better rows (latency, CPU,
  * RSS), so >= 1.00x means hnet is at least as good as that peer.
+ *
+ * The request/response rows are also compared per round (pairedRatios): every
+ * peer of a round is measured within seconds of the others, so a slow phase
+ * of this noisy machine tends to land on all of them, where the ratio of two
+ * medians over rounds depends on which peer's rounds the slow phases hit.
  */
 import type { PeerName } from './peers.js';
 
@@ -72,6 +77,9 @@ export interface Environment {
   versions: Record<string, string>;
 }
 
+/** One request/response round: each peer's value per row. */
+export type RoundSamples = Record<string, Partial<Record<PeerName, number>>>;
+
 export interface Results {
   env: Environment;
   rounds: number;
@@ -80,6 +88,32 @@ export interface Results {
   notes: string[];
   medians: Record<string, Partial<Record<PeerName, number>>>;
   samples: Samples;
+  /** The request/response rounds, for the per-round comparison (absent in results from before it). */
+  perRound?: RoundSamples[];
+}
+
+export interface PairedRatio {
+  /** Median over rounds of hnet's advantage in the round (ratio()). */
+  ratio: number;
+  /** Rounds where hnet was ahead, of the rounds where both were measured. */
+  hnetAhead: number;
+  rounds: number;
+}
+
+/** hnet's advantage over each other peer, per round, then the median over rounds; for every row the rounds carry. */
+export function pairedRatios(rounds: readonly RoundSamples[], peers: readonly PeerName[]): Record<string, Partial<Record<PeerName, PairedRatio>>> {
+  const out: Record<string, Partial<Record<PeerName, PairedRatio>>> = {};
+  for (const row of ROWS) {
+    for (const p of peers.filter((x) => x !== 'hnet')) {
+      const ratios: number[] = [];
+      for (const round of rounds) {
+        const q = ratio(row, round[row.id]?.hnet ?? NaN, round[row.id]?.[p] ?? NaN);
+        if (Number.isFinite(q)) ratios.push(q);
+      }
+      if (ratios.length > 0) (out[row.id] ??= {})[p] = { ratio: median(ratios), hnetAhead: ratios.filter((q) => q > 1).length, rounds: ratios.length };
+    }
+  }
+  return out;
 }
 
 export function summarize(samples: Samples, peers: PeerName[]): Results['medians'] {
@@ -116,7 +150,24 @@ export function markdownTable(r: Results): string {
   const e = r.env;
   const title = `${e.date} · commit ${e.commit} · ${e.cpu} (${e.cores} cores) · Linux ${e.kernel} · Node ${e.node} · ${r.rounds} interleaved rounds × ${r.seconds} s, medians`;
   const notes = r.notes.map((n) => `- ${n}`);
-  return [`_${title}_`, '', head, sep, ...lines, '', 'Ratios: how many times better hnet is (higher is better for throughput and connections, lower for latency, CPU and RSS); ≥ 1.00x means hnet wins.', ...(notes.length ? ['', ...notes] : []), ''].join('\n');
+  return [`_${title}_`, '', head, sep, ...lines, '', 'Ratios: how many times better hnet is (higher is better for throughput and connections, lower for latency, CPU and RSS); ≥ 1.00x means hnet wins.', ...pairedSection(r, others), ...(notes.length ? ['', ...notes] : []), ''].join('\n');
+}
+
+/** The request/response rows compared round by round (see the module comment); nothing without per-round results. */
+function pairedSection(r: Results, others: readonly PeerName[]): string[] {
+  if (!r.perRound?.length) return [];
+  const paired = pairedRatios(r.perRound, r.peers);
+  const rows = ROWS.filter((row) => paired[row.id] !== undefined);
+  if (rows.length === 0) return [];
+  const cell = (q: PairedRatio | undefined) => (q ? `${fmtRatio(q.ratio)} (ahead in ${q.hnetAhead} of ${q.rounds})` : '–');
+  return [
+    '',
+    `Round by round: every peer of a request/response round is measured within seconds of the others, so a slow phase of the machine tends to hit them all. Each cell is the median over the ${r.perRound.length} rounds of hnet's ratio in the round, and the rounds in which hnet was ahead:`,
+    '',
+    `| row | ${others.map((p) => `hnet vs ${p}`).join(' | ')} |`,
+    `|${' --- |'.repeat(1 + others.length)}`,
+    ...rows.map((row) => `| ${row.label} | ${others.map((p) => cell(paired[row.id]?.[p])).join(' | ')} |`),
+  ];
 }
 
 const COLORS: Record<PeerName, string> = { hnet: '#d9480f', slirp4netns: '#1c7ed6', pasta: '#2f9e44', veth: '#868e96' };
@@ -170,5 +221,9 @@ export function historyLine(r: Results, label: string): string {
     }
   }
   const hnet = Object.fromEntries(Object.entries(r.medians).flatMap(([k, v]) => (v.hnet === undefined ? [] : [[k, Number(v.hnet.toFixed(3))]])));
-  return JSON.stringify({ date: r.env.date, commit: r.env.commit, label, hnet, ratios }) + '\n';
+  const paired: Record<string, Record<string, number>> = {};
+  for (const [id, byPeer] of Object.entries(pairedRatios(r.perRound ?? [], r.peers))) {
+    for (const [p, q] of Object.entries(byPeer)) if (q) (paired[id] ??= {})[p] = Number(q.ratio.toFixed(3));
+  }
+  return JSON.stringify({ date: r.env.date, commit: r.env.commit, label, hnet, ratios, ...(Object.keys(paired).length ? { paired } : {}) }) + '\n';
 }

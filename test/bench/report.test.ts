@@ -1,10 +1,11 @@
 /**
  * The benchmark's arithmetic and renderings: medians, "how many times better
- * hnet is" per row direction, the Markdown table, the SVG chart, the history
- * line, and the parsers for iperf3 -J and sockperf output.
+ * hnet is" per row direction, the round-by-round comparison, the Markdown
+ * table, the SVG chart, the history line, and the parsers for iperf3 -J and
+ * sockperf output.
  */
 import { expect } from 'chai';
-import { addSample, historyLine, markdownTable, median, ratio, ROWS, summarize, svgChart, type Results, type Samples } from '../../bench/lib/report.js';
+import { addSample, historyLine, markdownTable, median, pairedRatios, ratio, ROWS, summarize, svgChart, type Results, type RoundSamples, type Samples } from '../../bench/lib/report.js';
 import { parseIperf, parseSockperf } from '../../bench/lib/measure.js';
 import { topSelf } from '../../bench/lib/profile.js';
 
@@ -74,6 +75,40 @@ describe('bench results', () => {
     expect(h.label).to.equal('step 1');
     expect(h.hnet['lat-p99']).to.equal(100);
     expect(h.ratios['lat-p99']).to.deep.equal({ slirp4netns: 3 });
+  });
+});
+
+describe('bench results round by round', () => {
+  // p99 (lower is better): hnet 40, 70, 40 µs against slirp4netns 60, 50, 38 in the same rounds.
+  // Per round slirp4netns/hnet is 1.5, 0.714, 0.95: median 0.95, hnet ahead once;
+  // the ratio of the medians would say 50/40 = 1.25.
+  const rounds: RoundSamples[] = [
+    { 'lat-p99': { hnet: 40, slirp4netns: 60 }, 'conn-rate': { hnet: 100, slirp4netns: 200 } },
+    { 'lat-p99': { hnet: 70, slirp4netns: 50 }, 'conn-rate': { hnet: 200, slirp4netns: 100 } },
+    { 'lat-p99': { hnet: 40, slirp4netns: 38, pasta: 20 } },
+  ];
+
+  it('takes the median of the per-round ratios, in each row\'s direction, and counts the rounds hnet was ahead', () => {
+    const p = pairedRatios(rounds, ['hnet', 'slirp4netns', 'pasta']);
+    expect(p['lat-p99']!.slirp4netns!.ratio).to.be.closeTo(0.95, 1e-9);
+    expect(p['lat-p99']!.slirp4netns!).to.include({ hnetAhead: 1, rounds: 3 });
+    expect(p['conn-rate']!.slirp4netns).to.deep.equal({ ratio: 1.25, hnetAhead: 1, rounds: 2 });
+    // pasta was measured in one round only: one ratio, not a gap filled in.
+    expect(p['lat-p99']!.pasta).to.deep.equal({ ratio: 0.5, hnetAhead: 0, rounds: 1 });
+    expect(p['lat-p50']).to.equal(undefined);
+  });
+
+  it('renders the rounds as a second table, and writes their ratios to the history line', () => {
+    const s: Samples = {};
+    for (const r of rounds) for (const [p, v] of Object.entries(r['lat-p99']!)) addSample(s, 'lat-p99', p as 'hnet', v!);
+    const res = { ...results(s), perRound: rounds };
+    const md = markdownTable(res);
+    expect(md.split('\n').find((l) => l.startsWith('| TCP request/response latency p99') && l.includes('1.25x'))).to.not.equal(undefined);
+    const pairedLine = md.split('\n').find((l) => l.startsWith('| TCP request/response latency p99') && l.includes('ahead in'));
+    expect(pairedLine).to.equal('| TCP request/response latency p99 (64 B, half the round trip) | 0.95x (ahead in 1 of 3) | 0.50x (ahead in 0 of 1) | – |');
+    const h = JSON.parse(historyLine(res, 'x')) as { paired: Record<string, Record<string, number>> };
+    expect(h.paired['lat-p99']).to.deep.equal({ slirp4netns: 0.95, pasta: 0.5 });
+    expect(markdownTable(results(s))).to.not.contain('ahead in');
   });
 });
 
