@@ -147,14 +147,15 @@ export class HostRxSlabs {
 
   /**
    * Every byte below stream offset `mark` is no longer referenced: recycle the
-   * slabs wholly below it, and the current one too once the host has sent its
-   * last byte (end()) and that is below the mark, so a short connection's
-   * slab goes back as soon as its data is acknowledged.
+   * slabs wholly below it, and the current one too once every byte taken is
+   * below the mark, so a connection's slab goes back as soon as its data is
+   * acknowledged and an idle connection pins none (the next copyIn takes one
+   * from the pool again).
    */
   release(mark: number): void {
     this.retired.release(mark);
     this.directRetired.release(mark);
-    if (this.ended && this.slab && mark >= this.total) {
+    if (this.slab && mark >= this.total) {
       this.pool.give(this.slab);
       this.slab = null;
     }

@@ -1,7 +1,7 @@
 /**
  * HostRxSlabs (host-rx.ts): host reads copied into recycled slabs; a view is
  * never overwritten before release() passes its end; the current slab goes
- * back only after end() once everything is acknowledged; dispose() frees all.
+ * back once everything is acknowledged; dispose() frees all.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -25,16 +25,21 @@ describe('host reads in recycled slabs (HostRxSlabs)', () => {
     expect(Buffer.concat(views.slice(1)).equals(bytes(30, 2))).to.equal(true);
   });
 
-  it('returns the current slab only after end() and once all of it is acknowledged', () => {
+  it('returns the current slab once all of it is acknowledged, and takes one from the pool for the next read', () => {
     const pool = new SlabPool(4);
     const rx = new HostRxSlabs(pool);
-    rx.copyIn(bytes(100, 1), 100, () => undefined);
-    rx.release(100);
-    expect(pool.idle, 'still being filled').to.equal(0);
-    rx.end();
+    const views: Buffer[] = [];
+    rx.copyIn(bytes(100, 1), 100, (v) => views.push(v));
     rx.release(99);
-    expect(pool.idle).to.equal(0);
+    expect(pool.idle, 'one byte still referenced').to.equal(0);
     rx.release(100);
+    expect(pool.idle, 'an idle connection pins no slab').to.equal(1);
+    rx.copyIn(bytes(5, 2), 5, (v) => views.push(v));
+    expect(pool.idle).to.equal(0);
+    expect(pool.reused).to.equal(1);
+    expect(views[1].equals(bytes(5, 2))).to.equal(true);
+    rx.end();
+    rx.release(105);
     expect(pool.idle).to.equal(1);
     rx.copyIn(bytes(5, 1), 5, () => expect.fail('no copies after end()'));
   });

@@ -76,10 +76,22 @@ export class ReceiveBuffer {
 
   /**
    * The consumer no longer references any byte it read below stream offset
-   * `mark` (a past `readTotal`): full slabs wholly below it return to the pool.
+   * `mark` (a past `readTotal`): full slabs wholly below it return to the pool,
+   * and so does the current one once every byte pushed is read and below the
+   * mark; the next push takes a slab from the pool again. So an idle
+   * connection holds no slab (it held its partly filled one until it closed:
+   * after bulk traffic a pooled slab is resident, so up to 64 KiB each).
    */
   release(mark: number): void {
-    this.retired?.release(mark);
+    const retired = this.retired;
+    if (!retired) return;
+    retired.release(mark);
+    // A mark is a past readTotal: at or past every byte pushed, nothing is unread either.
+    if (mark >= this.pushedTotal && this.slab.length === SLAB_SIZE) {
+      retired.pool.give(this.slab);
+      this.slab = NO_SLAB;
+      this.readPos = this.writePos = 0;
+    }
   }
 
   /**
@@ -89,15 +101,8 @@ export class ReceiveBuffer {
    * data (if any) goes to fresh memory.
    */
   releaseAll(): void {
-    const retired = this.retired;
-    if (!retired) return;
-    retired.release(this.readTotal);
+    this.release(this.readTotal);
     this.retired = null; // any later slab is fresh memory, never recycled
-    if (this.writePos === this.readPos && this.readyHead === this.ready.length && this.slab.length === SLAB_SIZE) {
-      retired.pool.give(this.slab);
-      this.slab = NO_SLAB;
-      this.readPos = this.writePos = 0;
-    }
   }
 
   /** The next owned chunk of in-order data, or null. */

@@ -34,6 +34,25 @@ describe('TCP receive slabs recycled through a pool', () => {
     expect(pool.reused).to.equal(1);
   });
 
+  it('gives back a partly filled slab once everything in it is read and released', () => {
+    const pool = new SlabPool(8);
+    const rq = new ReceiveBuffer();
+    rq.usePool(pool);
+    rq.pushInOrder(bytes(100, 1));
+    const chunk = rq.read()!;
+    rq.release(rq.readTotal - 1);
+    expect(pool.idle, 'one byte still referenced').to.equal(0);
+    rq.release(rq.readTotal);
+    expect(pool.idle, 'an idle connection pins no slab').to.equal(1);
+    expect(chunk.equals(bytes(100, 1))).to.equal(true);
+    rq.pushInOrder(bytes(50, 2));
+    expect(pool.reused).to.equal(1);
+    rq.pushInOrder(bytes(10, 3));
+    rq.release(rq.readTotal);
+    expect(pool.idle, 'unread bytes keep their slab').to.equal(0);
+    expect(Buffer.concat([rq.read()!]).equals(Buffer.concat([bytes(50, 2), bytes(10, 3)]))).to.equal(true);
+  });
+
   it('never recycles without release(), and never keeps more than maxFree', () => {
     const pool = new SlabPool(2);
     const rq = new ReceiveBuffer();
