@@ -21,8 +21,10 @@
  * flight, 4 MiB of send buffer each: with only 128 kept, fresh slabs made the
  * GC's old-generation marking about a quarter of the daemon's CPU), and an
  * idle daemon holds keepFree * SLAB_SIZE bytes here within two periods (the
- * dropped ones are freed by the next garbage collection, not at once).
+ * dropped ones are freed by the full GC a drop asks for, reclaim.ts).
  */
+import { memoryReclaim } from '../../reclaim.js';
+
 export const SLAB_SIZE = 64 * 1024;
 
 export class SlabPool {
@@ -40,6 +42,8 @@ export class SlabPool {
     private readonly trimEveryMs = 2000,
     /** Every slab of this pool has this size; a buffer of another size given back is left to the GC. */
     readonly slabSize = SLAB_SIZE,
+    /** Called when trim() drops slabs: their memory comes back only through a GC (reclaim.ts). */
+    private readonly onDrop: () => void = () => memoryReclaim.request(),
   ) {}
 
   take(): Buffer {
@@ -68,7 +72,10 @@ export class SlabPool {
   trim(): number {
     const drop = Math.max(0, Math.min(this.lowWater, this.free.length - this.keepFree));
     // The bottom of the stack is the coldest: the most recently given are on top.
-    if (drop > 0) this.free.splice(0, drop);
+    if (drop > 0) {
+      this.free.splice(0, drop);
+      this.onDrop();
+    }
     this.lowWater = this.free.length;
     if (this.free.length <= this.keepFree && this.trimTimer !== null) {
       clearInterval(this.trimTimer);
