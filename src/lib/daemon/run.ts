@@ -7,6 +7,7 @@ import { Daemon, type DaemonOptions, type DaemonSummary } from './daemon.js';
 import { HnetError } from '../errors.js';
 import { reapplyAliases } from '../host/alias-ops.js';
 import { run as hostRun } from '../host/exec.js';
+import { reclaimMemory } from '../reclaim.js';
 
 export interface StartResult {
   summary: DaemonSummary;
@@ -37,6 +38,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
       else if (a.status === 'failed') opts.log.warn('loopback alias missing and could not be added', { ip: a.ip, run: a.command ?? '' });
     }
   }
+  // Startup (loading and compiling modules, the first connections) leaves
+  // freed chunks in malloc's heap: hand them back once, after the caller has
+  // said it is ready. A fresh daemon on a tap, 3 s after start: 78.8-78.9
+  // MiB of RSS without, 71.4-71.6 with malloc_trim (a full GC alone: none).
+  setImmediate(reclaimMemory);
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
