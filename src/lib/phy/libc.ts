@@ -7,10 +7,10 @@
  * write, and read(2)/write(2) for a tap: fs.readSync reports EAGAIN by
  * throwing, which costs ~8.6 us against ~1.6 us here (measured on an empty
  * pipe) on every wakeup of a link that drains, and fs.writevSync costs ~0.9 us
- * more per frame than one write(2). mallocTrim() is glibc's malloc_trim(3),
- * bound on its own so a libc without it costs nothing else. Every wrapper returns the raw result and
+ * more per frame than one write(2). Every wrapper returns the raw result and
  * reads errno right after the call; callers turn failures into HnetErrors or
- * counted drops.
+ * counted drops. mallocTrim() (glibc's malloc_trim(3)) is bound on its own,
+ * so a libc without it breaks nothing else.
  */
 import koffi from 'koffi';
 
