@@ -36,7 +36,6 @@ export class MemoryReclaim {
 
   constructor(
     private readonly reclaim: () => void,
-    private readonly now: () => number = Date.now,
     private readonly delayMs = RECLAIM_DELAY_MS,
     private readonly minIntervalMs = RECLAIM_MIN_INTERVAL_MS,
   ) {}
@@ -44,7 +43,7 @@ export class MemoryReclaim {
   /** Schedule a reclaim (cheap; one is pending at most). */
   request(): void {
     if (this.timer !== null) return;
-    const now = this.now();
+    const now = Date.now();
     const at = Math.max(now + this.delayMs, this.lastRun + this.minIntervalMs);
     this.timer = setTimeout(() => this.run(), at - now);
     this.timer.unref();
@@ -52,7 +51,7 @@ export class MemoryReclaim {
 
   private run(): void {
     this.timer = null;
-    this.lastRun = this.now();
+    this.lastRun = Date.now();
     this.runs++;
     this.reclaim();
   }

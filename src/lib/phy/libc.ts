@@ -12,7 +12,7 @@
  * counted drops. mallocTrim() (glibc's malloc_trim(3)) is bound on its own,
  * so a libc without it breaks nothing else.
  */
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
 
 export const O_RDWR = 2;
 export const O_NONBLOCK = 0o4000;
@@ -58,11 +58,17 @@ export interface Libc {
 }
 
 let cached: Libc | null = null;
+let library: LibraryHandle | null = null;
+
+/** glibc itself, loaded once for every binding here. */
+function libcLibrary(): LibraryHandle {
+  if (process.platform !== 'linux') throw new Error('libc bindings are only used on Linux');
+  return (library ??= koffi.load('libc.so.6'));
+}
 
 export function libc(): Libc {
   if (cached) return cached;
-  if (process.platform !== 'linux') throw new Error('libc bindings are only used on Linux');
-  const lib = koffi.load('libc.so.6');
+  const lib = libcLibrary();
   // ioctl is variadic in C; bind it with its real prototype and pass the pointer as a variadic argument.
   const ioctl = lib.func('int ioctl(int fd, unsigned long request, ...)');
   const setns = lib.func('int setns(int fd, int nstype)');
@@ -102,7 +108,7 @@ let trim: ((pad: number) => number) | null | undefined;
 export function mallocTrim(): boolean {
   if (trim === undefined) {
     try {
-      trim = process.platform === 'linux' ? (koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as (pad: number) => number) : null;
+      trim = libcLibrary().func('int malloc_trim(size_t pad)') as (pad: number) => number;
     } catch {
       trim = null;
     }
