@@ -28,6 +28,7 @@ import { HOST_READ_BUFFER, HostRxSlabs } from './host-rx.js';
 import { DuplexHost, type HostStream } from './host-stream.js';
 import { RawTcpHost } from './raw-tcp.js';
 import { egressFor } from './egress.js';
+import { ChurnMap } from '../churn-map.js';
 
 export interface TcpNatOptions {
   connectTimeoutMs?: number;
@@ -157,9 +158,10 @@ export class TcpNat {
    * 48-bit doubles, boxed on every lookup of every frame, and took two Maps.
    * Flows that share both ports but not both addresses chain through
    * TcpFlow.nextInBucket (rare: it takes two guests, or one guest's source
-   * port reused toward two hosts at once).
+   * port reused toward two hosts at once). A ChurnMap, so a closed flow is not
+   * kept for the young-generation GC by a table the Map abandoned (churn-map.ts).
    */
-  private readonly flows = new Map<number, TcpFlow>();
+  private readonly flows = new ChurnMap<number, TcpFlow>();
   private connecting = 0;
   private readonly connectTimeoutMs: number;
   private readonly maxConnecting: number;
