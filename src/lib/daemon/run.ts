@@ -9,6 +9,7 @@ import { reapplyAliases } from '../host/alias-ops.js';
 import { run as hostRun } from '../host/exec.js';
 import { reclaimMemory } from '../reclaim.js';
 import { setLoopIdleTimeMetrics } from '../phy/loop-metrics.js';
+import { tuneYoungGeneration } from './heap-tuning.js';
 
 export interface StartResult {
   summary: DaemonSummary;
@@ -47,6 +48,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
   // One epoll_wait less each time the loop goes to sleep (loop-metrics.ts).
   const metricsOff = setLoopIdleTimeMetrics(false);
   opts.log.debug('event loop idle-time metrics', { off: metricsOff });
+  tuneYoungGeneration();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
