@@ -35,6 +35,8 @@ export interface TcpNatOptions {
   maxConnecting?: number;
   /** Receive and send buffer per connection (bytes). */
   bufferBytes?: number;
+  /** Source ports on the host address for port forwards, inclusive (default the IANA dynamic range, RFC 6335 §6). */
+  forwardPorts?: readonly [number, number];
 }
 
 /** A local service on the gateway (DNS over TCP, the HTTP proxy): a fresh Duplex per connection. */
@@ -76,6 +78,17 @@ const COALESCE_MS = 1;
 const NO_CHUNK = Buffer.alloc(0);
 /** Payload of a segment or host read that is bulk data, not a request or a reply (busy-poll.ts). */
 const BULK_SEGMENT = 1024;
+/**
+ * A port forward's source port whose flow has been in TIME-WAIT this long is
+ * taken for a new connection, as Linux reuses TIME-WAIT for outgoing
+ * connections after 1 s (tcp_tw_reuse). The daemon closed first, so the
+ * guest holds no state for the old connection, and the link to it keeps no
+ * old segment that long. Held for the full 2*MSL (60 s, RFC 9293 §3.4.2),
+ * the 16384 ports ran out at 16384 short connections a minute: measured,
+ * host-side short connections through a forward at ~2000/s were reset from
+ * the 16385th on (tcp_forward_no_port).
+ */
+const TIME_WAIT_REUSE_MS = 1000;
 const ignore = (): void => undefined;
 
 /** The flow table's key (TcpNat.flows): both ports in one int32, a Smi. */
@@ -194,6 +207,8 @@ export class TcpNat {
   ) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.maxConnecting = opts.maxConnecting ?? 256;
+    [this.firstForwardPort, this.lastForwardPort] = opts.forwardPorts ?? [49152, 65535];
+    this.nextEphemeral = this.firstForwardPort;
     const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? LARGE_SEGMENT_BUFFER : SMALL_SEGMENT_BUFFER);
     this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer, minRtoMs: MIN_RTO_MS };
     // 65535 total length - 20 IP header - 60 TCP header with the most options.
@@ -327,14 +342,23 @@ export class TcpNat {
     return true;
   }
 
-  private nextEphemeral = 49152;
+  private readonly firstForwardPort: number;
+  private readonly lastForwardPort: number;
+  private nextEphemeral: number;
 
-  /** A source port on the host address with no flow to guestIp:guestPort (IANA dynamic range, RFC 6335 §6). */
+  /** A source port on the host address with no live flow to guestIp:guestPort (a flow long enough in TIME-WAIT gives way). */
   private freeEphemeral(guestIp: Ipv4, guestPort: number, hostIp: Ipv4): number {
-    for (let i = 0; i < 16384; i++) {
+    const now = this.scheduler.now();
+    for (let i = this.firstForwardPort; i <= this.lastForwardPort; i++) {
       const p = this.nextEphemeral;
-      this.nextEphemeral = p >= 65535 ? 49152 : p + 1;
-      if (!this.lookup(guestIp, guestPort, hostIp, p)) return p;
+      this.nextEphemeral = p >= this.lastForwardPort ? this.firstForwardPort : p + 1;
+      const flow = this.lookup(guestIp, guestPort, hostIp, p);
+      if (!flow) return p;
+      if (now - flow.sock.timeWaitSince >= TIME_WAIT_REUSE_MS) {
+        this.counters.inc('tcp.time_wait_reused');
+        this.remove(flow);
+        return p;
+      }
     }
     return 0;
   }

@@ -1,0 +1,103 @@
+/**
+ * Port-forward source ports (TcpNat.openToGuest): a connection the daemon
+ * closed first sits in TIME-WAIT, and its source port is taken again for a
+ * new forward only once it has been there a second (TIME_WAIT_REUSE_MS);
+ * before that a forward with every port taken is refused and counted.
+ * Driven with guest segments and a clock the test moves, one port in range.
+ */
+import { expect } from 'chai';
+import type net from 'node:net';
+import { PassThrough } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
+import { Counters } from '../../../src/lib/counters.js';
+import { Interface, type GuestPort } from '../../../src/lib/iface/interface.js';
+import { buildStackConfig } from '../../../src/lib/iface/config.js';
+import { TcpNat } from '../../../src/lib/nat/tcp.js';
+import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
+import { parseIpv4, parseMac } from '../../../src/lib/wire/addr.js';
+import { EthernetFrame } from '../../../src/lib/wire/ethernet.js';
+import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
+import { TcpFlags, TcpPacket, parseTcp, type TcpRepr } from '../../../src/lib/wire/tcp.js';
+
+const GUEST = parseIpv4('192.168.65.2')!;
+const GUEST_PORT = 80;
+const FORWARD_PORT = 50000;
+
+class FakePort implements GuestPort {
+  readonly id = 'fake:1';
+  sent: TcpRepr[] = [];
+  send(frame: Buffer): void {
+    const ip = Ipv4Packet.checked(EthernetFrame.checked(frame).payload);
+    if (ip.protocol === IpProtocol.TCP) this.sent.push(parseTcp(TcpPacket.checked(Buffer.from(ip.payload), ip.src, ip.dst, false)));
+  }
+}
+
+/** A host connection as the forward sees one: a Duplex with the two net.Socket calls it makes. */
+function hostSocket(): PassThrough & net.Socket {
+  const d = new PassThrough() as PassThrough & net.Socket;
+  Object.assign(d, { setNoDelay: () => d, resetAndDestroy: () => d.destroy() });
+  return d;
+}
+
+function setup() {
+  let now = 1000;
+  const counters = new Counters();
+  const cfg = buildStackConfig({});
+  const iface = new Interface(cfg, counters);
+  const port = new FakePort();
+  iface.attach(port);
+  iface.neighbors.learn(GUEST, parseMac('52:54:00:12:34:56')!, port, 0);
+  const scheduler = new Scheduler(() => now);
+  const nat = new TcpNat(iface, counters, scheduler, { forwardPorts: [FORWARD_PORT, FORWARD_PORT] });
+  const datagram = Buffer.alloc(40);
+  new Ipv4Repr({ src: GUEST, dst: cfg.hostIp, protocol: IpProtocol.TCP, payloadLen: 20 }).emit(datagram, 0);
+  const fromGuest = (fields: Partial<TcpRepr>) =>
+    nat.handle(now, {
+      src: GUEST,
+      dst: cfg.hostIp,
+      datagram,
+      seg: { srcPort: GUEST_PORT, dstPort: FORWARD_PORT, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 65535, urgent: 0, options: { mss: 1460 }, payload: Buffer.alloc(0), ...fields },
+    });
+  return { nat, port, scheduler, counters, fromGuest, advance: (ms: number) => (now += ms) };
+}
+
+describe('TcpNat port-forward source ports', () => {
+  it('takes a port in TIME-WAIT for a new forward once it has been there a second, not before', async () => {
+    const { nat, port, scheduler, counters, fromGuest, advance } = setup();
+    try {
+      const host = hostSocket();
+      expect(nat.openToGuest(GUEST, GUEST_PORT, host)).to.equal(true);
+      await tick();
+      const syn = port.sent.find((s) => s.flags === TcpFlags.SYN);
+      expect(syn?.srcPort, 'the SYN comes from the one forward port').to.equal(FORWARD_PORT);
+      fromGuest({ seq: 7000, ack: syn!.seq + 1, flags: TcpFlags.SYN | TcpFlags.ACK });
+      await tick();
+      // The host side ends first: the daemon sends its FIN, the guest acknowledges it and closes too.
+      port.sent = [];
+      host.push(null);
+      host.resume();
+      await tick();
+      await tick();
+      const fin = port.sent.find((s) => s.flags & TcpFlags.FIN);
+      expect(fin, 'the host end reaches the guest as a FIN').to.not.equal(undefined);
+      fromGuest({ seq: 7001, ack: fin!.seq + 1, flags: TcpFlags.FIN | TcpFlags.ACK });
+      await tick();
+      expect(nat.connections().map((c) => c.state)).to.deep.equal(['TIME-WAIT']);
+
+      advance(500);
+      expect(nat.openToGuest(GUEST, GUEST_PORT, hostSocket()), 'half a second in TIME-WAIT: the port is not free').to.equal(false);
+      expect(counters.snapshot()['drop.tcp_forward_no_port']).to.equal(1);
+
+      advance(600);
+      port.sent = [];
+      expect(nat.openToGuest(GUEST, GUEST_PORT, hostSocket()), 'over a second: the port is taken again').to.equal(true);
+      expect(counters.snapshot()['tcp.time_wait_reused']).to.equal(1);
+      await tick();
+      expect(port.sent.filter((s) => s.flags === TcpFlags.SYN).map((s) => s.srcPort)).to.deep.equal([FORWARD_PORT]);
+      expect(nat.connections().map((c) => c.state)).to.deep.equal(['SYN-SENT']);
+    } finally {
+      nat.closeAll();
+      scheduler.stop();
+    }
+  });
+});
