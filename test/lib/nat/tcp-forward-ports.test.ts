@@ -10,27 +10,18 @@ import type net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Counters } from '../../../src/lib/counters.js';
-import { Interface, type GuestPort } from '../../../src/lib/iface/interface.js';
+import { Interface } from '../../../src/lib/iface/interface.js';
+import { FakePort } from './fake-port.js';
 import { buildStackConfig } from '../../../src/lib/iface/config.js';
 import { TcpNat } from '../../../src/lib/nat/tcp.js';
 import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
 import { parseIpv4, parseMac } from '../../../src/lib/wire/addr.js';
-import { EthernetFrame } from '../../../src/lib/wire/ethernet.js';
-import { IpProtocol, Ipv4Packet, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
-import { TcpFlags, TcpPacket, parseTcp, type TcpRepr } from '../../../src/lib/wire/tcp.js';
+import { IpProtocol, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
+import { TcpFlags, type TcpRepr } from '../../../src/lib/wire/tcp.js';
 
 const GUEST = parseIpv4('192.168.65.2')!;
 const GUEST_PORT = 80;
 const FORWARD_PORT = 50000;
-
-class FakePort implements GuestPort {
-  readonly id = 'fake:1';
-  sent: TcpRepr[] = [];
-  send(frame: Buffer): void {
-    const ip = Ipv4Packet.checked(EthernetFrame.checked(frame).payload);
-    if (ip.protocol === IpProtocol.TCP) this.sent.push(parseTcp(TcpPacket.checked(Buffer.from(ip.payload), ip.src, ip.dst, false)));
-  }
-}
 
 /** A host connection as the forward sees one: a Duplex with the two net.Socket calls it makes. */
 function hostSocket(): PassThrough & net.Socket {
