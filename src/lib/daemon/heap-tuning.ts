@@ -25,7 +25,7 @@
  */
 import v8 from 'node:v8';
 
-export const SEMI_SPACE_GROWTH_FACTOR = 16;
+const SEMI_SPACE_GROWTH_FACTOR = 16;
 
 export function tuneYoungGeneration(): void {
   v8.setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);

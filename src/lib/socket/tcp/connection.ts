@@ -118,13 +118,13 @@ export abstract class TcpConnection {
   }
 
   /** The RFC 9293 state; it changes only through setState(). */
-  /** When TIME-WAIT began (or last restarted, §3.10.7.4 eighth); NaN in any other state. */
-  get timeWaitSince(): number {
-    return this.state === TcpState.TIME_WAIT ? this.timeWaitAt - this.cfg.timeWaitMs : NaN;
-  }
-
   get state(): TcpState {
     return this.st;
+  }
+
+  /** When TIME-WAIT began (or last restarted, §3.10.7.4 eighth); NaN in any other state. */
+  get timeWaitSince(): number {
+    return this.st === TcpState.TIME_WAIT ? this.timeWaitAt - this.cfg.timeWaitMs : NaN;
   }
 
   /** Why the connection reached CLOSED; undefined before that. */
