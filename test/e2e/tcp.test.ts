@@ -171,6 +171,19 @@ for (const mtu of [1500, 65520]) {
       expect(res.bytes as number).to.be.greaterThan(0);
     });
 
+    it('i. a guest reusing its port at once reopens the connection hnet holds in TIME-WAIT', async () => {
+      // The blast server closes first, so hnet holds each download in TIME-WAIT
+      // (as a compact entry, no flow), and the guest's next SYN from the same
+      // port finds it there: a newer SYN reopens it (RFC 6191).
+      const before = (await status(daemon)).counters;
+      const res = await tool(guest, [HOST, String(blast.port), 'reuse', String(64 * 1024), '5', String(41000 + (mtu % 1000))]);
+      expect(res).to.deep.include({ ok: true, failed: 0, sha256: [expectedSha256(64 * 1024)] });
+      const after = (await status(daemon)).counters;
+      const reopened = (after['tcp.time_wait_reopened'] ?? 0) - (before['tcp.time_wait_reopened'] ?? 0);
+      expect(reopened, `TIME-WAIT entries reopened; counters ${JSON.stringify(after)}`).to.be.at.least(1);
+      expect(after.tcp_time_wait, 'the last download waits in TIME-WAIT').to.be.at.least(1);
+    });
+
     it('leaves no host socket open once the guest connections are gone', async () => {
       const clean = await eventually(async () => (await openHostSockets(daemon)) === 0);
       expect(clean, `open host sockets: ${await openHostSockets(daemon)}`).to.equal(true);

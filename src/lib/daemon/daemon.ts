@@ -261,6 +261,7 @@ export class Daemon {
   gauges(): Record<string, number> {
     return {
       tcp_flows: this.tcp.size,
+      tcp_time_wait: this.tcp.timeWaitCount,
       tcp_host_sockets: this.tcp.openHostSockets,
       udp_flows: this.udp.size,
       icmp_flows: this.icmp.size,

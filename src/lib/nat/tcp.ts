@@ -29,6 +29,7 @@ import { DuplexHost, type HostStream } from './host-stream.js';
 import { RawTcpHost } from './raw-tcp.js';
 import { egressFor } from './egress.js';
 import { ChurnMap } from '../churn-map.js';
+import { TimeWaitTable } from './time-wait.js';
 
 export interface TcpNatOptions {
   connectTimeoutMs?: number;
@@ -37,6 +38,10 @@ export interface TcpNatOptions {
   bufferBytes?: number;
   /** Source ports on the host address for port forwards, inclusive (default the IANA dynamic range, RFC 6335 §6). */
   forwardPorts?: readonly [number, number];
+  /** TIME-WAIT toward the guest, 2*MSL (default 60 s, RFC 9293 §3.4.2). */
+  timeWaitMs?: number;
+  /** Connections kept in TIME-WAIT at most (time-wait.ts); default MAX_TIME_WAIT. */
+  maxTimeWait?: number;
 }
 
 /** A local service on the gateway (DNS over TCP, the HTTP proxy): a fresh Duplex per connection. */
@@ -89,6 +94,12 @@ const BULK_SEGMENT = 1024;
  * the 16385th on (tcp_forward_no_port).
  */
 const TIME_WAIT_REUSE_MS = 1000;
+/**
+ * TIME-WAIT entries kept at most (time-wait.ts, under 200 bytes each): two
+ * minutes of a guest closing second at ~1000 connections/s. Linux sizes its
+ * tcp_max_tw_buckets by memory, 262144 on a machine with a few GiB.
+ */
+const MAX_TIME_WAIT = 131072;
 const ignore = (): void => undefined;
 
 /** The flow table's key (TcpNat.flows): both ports in one int32, a Smi. */
@@ -159,6 +170,7 @@ class TcpFlow implements Pollable {
     }
     if (this.pump && (this.wantPump || (this.coalesceUntil !== 0 && now >= this.coalesceUntil))) this.pump();
     this.sock.dispatch(now, this.emit);
+    if (this.sock.state === TcpState.TIME_WAIT && this.nat.retire(this)) return Infinity;
     const next = this.sock.pollAt();
     return this.coalesceUntil !== 0 ? Math.min(next, this.coalesceUntil) : next;
   }
@@ -175,6 +187,8 @@ export class TcpNat {
    * kept for the young-generation GC by a table the Map abandoned (churn-map.ts).
    */
   private readonly flows = new ChurnMap<number, TcpFlow>();
+  /** Flows that ended in TIME-WAIT, kept as a few numbers each (time-wait.ts). */
+  private readonly timeWait: TimeWaitTable;
   private connecting = 0;
   private readonly connectTimeoutMs: number;
   private readonly maxConnecting: number;
@@ -210,7 +224,13 @@ export class TcpNat {
     [this.firstForwardPort, this.lastForwardPort] = opts.forwardPorts ?? [49152, 65535];
     this.nextEphemeral = this.firstForwardPort;
     const buffer = opts.bufferBytes ?? (iface.cfg.mtu > 9000 ? LARGE_SEGMENT_BUFFER : SMALL_SEGMENT_BUFFER);
-    this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer, minRtoMs: MIN_RTO_MS };
+    const timeWaitMs = opts.timeWaitMs ?? 60_000;
+    this.socketConfig = { mss: iface.cfg.mtu - 40, rcvBuf: buffer, sndBuf: buffer, minRtoMs: MIN_RTO_MS, timeWaitMs };
+    this.timeWait = new TimeWaitTable(scheduler, counters, {
+      durationMs: timeWaitMs,
+      max: opts.maxTimeWait ?? MAX_TIME_WAIT,
+      send: (src, dst, seg) => iface.sendTcp(src, dst, seg),
+    });
     // 65535 total length - 20 IP header - 60 TCP header with the most options.
     // Super-segments move data in ~64 KiB pieces whatever the MTU: buffer as for a jumbo MTU.
     const tsoBuffer = opts.bufferBytes ?? LARGE_SEGMENT_BUFFER;
@@ -222,8 +242,14 @@ export class TcpNat {
     return this.hostSockets;
   }
 
+  /** Flows open or closing; those in TIME-WAIT are `timeWaitCount`. */
   get size(): number {
     return this.flowCount;
+  }
+
+  /** Connections in TIME-WAIT toward the guest (hnet closed first). */
+  get timeWaitCount(): number {
+    return this.timeWait.size;
   }
 
   emitFor(flow: TcpFlow): (seg: TcpRepr) => void {
@@ -249,12 +275,21 @@ export class TcpNat {
       this.scheduler.markDirty(flow);
       return;
     }
+    let iss: number | undefined;
+    if (this.timeWait.size !== 0) {
+      const tw = this.timeWait.find(t.src, seg.srcPort, t.dst, seg.dstPort);
+      if (tw !== undefined) {
+        if (!this.timeWait.reopens(now, tw, seg)) return;
+        iss = tw.reopenIss;
+      }
+    }
     const isSyn = (seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN;
     if (!isSyn) return this.resetUnexpected(t);
-    this.openFlow(now, t);
+    this.openFlow(now, t, iss);
   }
 
-  private openFlow(now: number, t: GuestTcp): void {
+  /** `iss`: our initial sequence number when the SYN reopens a 4-tuple in TIME-WAIT. */
+  private openFlow(now: number, t: GuestTcp, iss?: number): void {
     const seg = t.seg;
     const toGateway = t.dst === this.iface.cfg.gateway;
     const service = toGateway ? this.services.get(seg.dstPort) : undefined;
@@ -269,7 +304,7 @@ export class TcpNat {
     }
     if (!toGateway && this.connecting >= this.maxConnecting) return this.counters.drop('tcp_connect_limit');
     const claimed = !toGateway && this.intercept ? this.intercept({ address: egress.hostAddress, port: seg.dstPort }) : undefined;
-    const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.configFor(t.src));
+    const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.configFor(t.src), iss);
     const flow = new TcpFlow(this, t.src, seg.srcPort, t.dst, seg.dstPort, sock);
     flow.synQuote = Buffer.from(ipv4Quote(t.datagram));
     this.insert(flow);
@@ -353,7 +388,14 @@ export class TcpNat {
       const p = this.nextEphemeral;
       this.nextEphemeral = p >= this.lastForwardPort ? this.firstForwardPort : p + 1;
       const flow = this.lookup(guestIp, guestPort, hostIp, p);
-      if (!flow) return p;
+      if (!flow) {
+        const tw = this.timeWait.size !== 0 ? this.timeWait.find(guestIp, guestPort, hostIp, p) : undefined;
+        if (tw === undefined) return p;
+        if (now - tw.since < TIME_WAIT_REUSE_MS) continue;
+        this.counters.inc('tcp.time_wait_reused');
+        this.timeWait.delete(tw);
+        return p;
+      }
       if (now - flow.sock.timeWaitSince >= TIME_WAIT_REUSE_MS) {
         this.counters.inc('tcp.time_wait_reused');
         this.remove(flow);
@@ -491,6 +533,8 @@ export class TcpNat {
       },
       close: () => {
         flow.rxSlabs?.end();
+        // A flow in TIME-WAIT that waited for this host to take its last bytes can now retire.
+        if (flow.state !== 'closed' && sock.state === TcpState.TIME_WAIT) this.scheduler.markDirty(flow);
         // Every write has completed or been cancelled: no byte read from the guest is referenced.
         if (host.kernel) sock.releaseAllRead();
         // Closed without an orderly end (destroyed by its side): the guest learns by RST.
@@ -525,6 +569,24 @@ export class TcpNat {
     if (!rst) return;
     this.counters.inc('tcp.rst_sent');
     this.iface.sendTcp(t.dst, t.src, rst);
+  }
+
+  /**
+   * A flow in TIME-WAIT with nothing left to relay becomes a TIME-WAIT entry
+   * (time-wait.ts) and the flow is dropped: its FIN has gone to the host and
+   * the host has taken every byte written to it. False while it still has
+   * work (the host's close polls it again); true too for a flow already gone.
+   */
+  retire(flow: TcpFlow): boolean {
+    if (flow.state === 'closed') return true;
+    const host = flow.host;
+    if (!flow.hostEnded || (host !== null && !host.closed && host.pendingBytes !== 0)) return false;
+    const sock = flow.sock;
+    const since = sock.timeWaitSince;
+    const tcb = sock.timeWaitTcb;
+    this.remove(flow);
+    this.timeWait.add(flow.guestIp, flow.guestPort, flow.dstIp, flow.dstPort, tcb, since, { in: flow.bytesIn, out: flow.bytesOut });
+    return true;
   }
 
   /** A flow whose code threw: RST the guest if we can, destroy the host socket, forget it. */
@@ -608,10 +670,14 @@ export class TcpNat {
     for (const f of this.allFlows()) {
       out.push({ proto: 'tcp', guest: `${ipv4ToString(f.guestIp)}:${f.guestPort}`, remote: `${ipv4ToString(f.dstIp)}:${f.dstPort}`, state: f.state === 'connecting' ? 'CONNECTING' : f.sock.state, bytesIn: f.bytesIn, bytesOut: f.bytesOut });
     }
+    for (const e of this.timeWait.entries()) {
+      out.push({ proto: 'tcp', guest: `${ipv4ToString(e.guestIp)}:${e.guestPort}`, remote: `${ipv4ToString(e.dstIp)}:${e.dstPort}`, state: TcpState.TIME_WAIT, bytesIn: e.bytesIn, bytesOut: e.bytesOut });
+    }
     return out;
   }
 
   closeAll(): void {
     for (const f of [...this.allFlows()]) this.abandon(f, 'shutdown');
+    this.timeWait.clear();
   }
 }

@@ -8,6 +8,7 @@
 //   half SIZE                        send SIZE bytes, end(), read the echo: {ok, sha256}
 //   reset                            read until the server resets: {error}
 //   connect                          connect and close: {ok} or {error}
+//   reuse SIZE COUNT LOCALPORT       download SIZE bytes COUNT times in turn, each from LOCALPORT: {ok, failed, sha256[]}
 //   slow SIZE PAUSE_MS               connect for a download, read nothing for PAUSE_MS, then drain: {ok, bytes}
 import net from 'node:net';
 import { createHash, createCipheriv } from 'node:crypto';
@@ -33,11 +34,11 @@ function print(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
-function download(size) {
+function download(size, localPort) {
   return new Promise((resolve) => {
     const hash = createHash('sha256');
     let got = 0;
-    const s = net.connect({ host, port }, () => s.write(header('D', size)));
+    const s = net.connect({ host, port, localPort }, () => s.write(header('D', size)));
     s.on('data', (d) => {
       hash.update(d);
       got += d.length;
@@ -60,6 +61,27 @@ async function runDown() {
     }
   };
   await Promise.all(Array.from({ length: Math.min(conc, count) }, worker));
+  const errors = results.filter((r) => r.error).map((r) => r.error);
+  print({ ok: errors.length === 0, errors: errors.slice(0, 5), failed: errors.length, sha256: [...new Set(results.filter((r) => r.sha256).map((r) => r.sha256))] });
+}
+
+/**
+ * The same 4-tuple again and again: the server closes first, so the peer of
+ * this guest holds each connection in TIME-WAIT when the next SYN comes. The
+ * previous socket may still be closing here (LAST-ACK): EADDRNOTAVAIL is retried.
+ */
+async function runReuse() {
+  const [size, count, localPort] = args.map(Number);
+  const results = [];
+  for (let i = 0; i < count; i++) {
+    let r;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      r = await download(size, localPort);
+      if (r.error !== 'EADDRNOTAVAIL' && r.error !== 'EADDRINUSE') break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    results.push(r);
+  }
   const errors = results.filter((r) => r.error).map((r) => r.error);
   print({ ok: errors.length === 0, errors: errors.slice(0, 5), failed: errors.length, sha256: [...new Set(results.filter((r) => r.sha256).map((r) => r.sha256))] });
 }
@@ -144,4 +166,4 @@ function runSlow() {
   s.on('error', (e) => print({ error: e.code ?? String(e), bytes: got }));
 }
 
-({ down: runDown, up: runUp, half: runHalf, reset: runReset, connect: runConnect, slow: runSlow })[mode]();
+({ down: runDown, reuse: runReuse, up: runUp, half: runHalf, reset: runReset, connect: runConnect, slow: runSlow })[mode]();

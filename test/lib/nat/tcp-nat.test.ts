@@ -7,45 +7,8 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { Counters } from '../../../src/lib/counters.js';
-import { Interface } from '../../../src/lib/iface/interface.js';
-import { FakePort } from './fake-port.js';
-import { buildStackConfig } from '../../../src/lib/iface/config.js';
-import { TcpNat } from '../../../src/lib/nat/tcp.js';
-import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
-import { parseIpv4, parseMac } from '../../../src/lib/wire/addr.js';
-import { IpProtocol, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
-import { TcpFlags, type TcpRepr } from '../../../src/lib/wire/tcp.js';
-
-const GUEST = parseIpv4('192.168.65.2')!;
-const GUEST_2 = parseIpv4('192.168.65.3')!;
-const GUEST_3 = parseIpv4('192.168.65.4')!;
-const GATEWAY = parseIpv4('192.168.65.1')!;
-const GUEST_PORT = 40000;
-const SERVICE_PORT = 7;
-
-function setup(opts: { tso?: boolean; mtu?: number } = {}) {
-  const counters = new Counters();
-  const iface = new Interface(buildStackConfig({ mtu: opts.mtu }), counters);
-  const port = new FakePort(opts.tso);
-  iface.attach(port);
-  iface.neighbors.learn(GUEST, parseMac('52:54:00:12:34:56')!, port, 0);
-  iface.neighbors.learn(GUEST_2, parseMac('52:54:00:12:34:57')!, port, 0);
-  iface.neighbors.learn(GUEST_3, parseMac('52:54:00:12:34:58')!, port, 0);
-  const scheduler = new Scheduler();
-  const nat = new TcpNat(iface, counters, scheduler);
-  nat.services.set(SERVICE_PORT, () => new PassThrough());
-  const datagram = Buffer.alloc(40);
-  new Ipv4Repr({ src: GUEST, dst: GATEWAY, protocol: IpProtocol.TCP, payloadLen: 20 }).emit(datagram, 0);
-  const fromGuest = (fields: Partial<TcpRepr>, src = GUEST) =>
-    nat.handle(scheduler.now(), {
-      src,
-      dst: GATEWAY,
-      datagram,
-      seg: { srcPort: GUEST_PORT, dstPort: SERVICE_PORT, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 65535, urgent: 0, options: { mss: 1460 }, payload: Buffer.alloc(0), ...fields },
-    });
-  return { nat, port, scheduler, fromGuest };
-}
+import { TcpFlags } from '../../../src/lib/wire/tcp.js';
+import { GUEST, GUEST_2, GUEST_3, SERVICE_PORT, setupNat as setup } from './nat-harness.js';
 
 describe('TcpNat, driven with guest segments', () => {
   it('gives a 4-tuple reused after its flow was reset a new flow, answered from the new SYN', async () => {

@@ -10,6 +10,7 @@ export {
   type TcpSocketConfig,
   type TcpStats,
   type CloseReason,
+  type TimeWaitTcb,
   windowShiftFor,
 } from './types.js';
 export { seqAdd, seqSub, seqDiff, seqLt, seqLe, seqGt, seqGe, seqMax, seqMin, seqInRange } from './seq.js';

@@ -24,18 +24,24 @@ import { Ev } from './connection.js';
 import { TcpOutput } from './output.js';
 import type { SlabPool } from './slab-pool.js';
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from './seq.js';
-import { type Endpoint, perConnection, resolveConfig, type TcpSocketConfig, TcpState, windowShiftFor } from './types.js';
+import { type Endpoint, perConnection, resolveConfig, type TcpSocketConfig, TcpState, type TimeWaitTcb, windowShiftFor } from './types.js';
 
 const F = TcpFlags;
 
 export class TcpSocket extends TcpOutput {
-  private constructor(local: Endpoint, remote: Endpoint, cfg: TcpSocketConfig) {
-    super(local, remote, resolveConfig(cfg), perConnection(cfg));
+  private constructor(local: Endpoint, remote: Endpoint, cfg: TcpSocketConfig, iss?: number) {
+    const conn = perConnection(cfg);
+    if (iss !== undefined) conn.iss = iss >>> 0;
+    super(local, remote, resolveConfig(cfg), conn);
   }
 
-  /** Hold a guest SYN (state LISTEN) without sending anything; the NAT then calls accept() or refuse(). */
-  static fromSyn(now: number, local: Endpoint, remote: Endpoint, syn: TcpRepr, cfg: TcpSocketConfig): TcpSocket {
-    const s = new TcpSocket(local, remote, cfg);
+  /**
+   * Hold a guest SYN (state LISTEN) without sending anything; the NAT then
+   * calls accept() or refuse(). `iss` fixes our initial sequence number (a
+   * connection reopened from TIME-WAIT, nat/time-wait.ts); random otherwise.
+   */
+  static fromSyn(now: number, local: Endpoint, remote: Endpoint, syn: TcpRepr, cfg: TcpSocketConfig, iss?: number): TcpSocket {
+    const s = new TcpSocket(local, remote, cfg, iss);
     s.lastNow = now;
     s.setState(now, TcpState.LISTEN);
     s.takeSyn(syn);
@@ -71,6 +77,22 @@ export class TcpSocket extends TcpOutput {
     if (this.state !== TcpState.CLOSED) this.setState(this.lastNow, TcpState.CLOSED, 'aborted');
     this.flushEvents();
     return rst;
+  }
+
+  /**
+   * What TIME-WAIT still answers with, so an owner may drop the rest of the
+   * TCB (nat/time-wait.ts): our next sequence number (after our FIN), the
+   * peer's (after its FIN), the window field last offered, and the timestamp
+   * clock and echo (RFC 7323 §3.2), tsRecent null without timestamps.
+   */
+  get timeWaitTcb(): TimeWaitTcb {
+    return {
+      sndNxt: this.sndMax,
+      rcvNxt: this.rcvNxt,
+      window: Math.min(0xffff, this.rcvRemaining() >>> this.rcvShift),
+      tsOffset: this.tsOffset,
+      tsRecent: this.tsOn ? this.tsRecent : null,
+    };
   }
 
   /** Queue `data` by reference; false once queued-unacked bytes reach cfg.sndBuf (then wait for onSendSpace). */

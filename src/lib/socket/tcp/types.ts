@@ -127,6 +127,20 @@ export function perConnection(cfg: TcpSocketConfig): { iss: number; tsOffset: nu
   return { iss: (cfg.iss ?? rand32()) >>> 0, tsOffset: cfg.tsOffset ?? rand32() };
 }
 
+/** A TIME-WAIT endpoint's state, all of it (TcpSocket.timeWaitTcb). */
+export interface TimeWaitTcb {
+  /** SND.NXT: one past our FIN. */
+  sndNxt: number;
+  /** RCV.NXT: one past the peer's FIN. */
+  rcvNxt: number;
+  /** The window field (unscaled, as on the wire) last advertised. */
+  window: number;
+  /** Added to `now` for our TSval. */
+  tsOffset: number;
+  /** The peer's TSval to echo; null when timestamps were not negotiated. */
+  tsRecent: number | null;
+}
+
 /** Why the connection ended (set when the state reaches CLOSED). */
 export type CloseReason =
   | 'normal'
