@@ -90,7 +90,7 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
     for (const name of names) {
       const [hostPort] = await freePorts(1);
       const peer = await startPeer(name, { mtu: 1500, hnetRoot, forward: { hostPort: hostPort!, guestPort: GUEST_PORT } });
-      up.push({ peer, srv: await startHostServers(peer.serverBind, (await freePorts(3)) as [number, number, number]).catch(async (err: Error) => {
+      up.push({ peer, srv: await startHostServers(peer.serverBind, (await freePorts(4)) as [number, number, number, number]).catch(async (err: Error) => {
         await peer.stop();
         throw err;
       }) });
@@ -104,6 +104,7 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
     for (const { peer, srv } of up) {
       await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs);
       await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16);
+      await connRate(peer.ns, peer.hostTarget, srv.closingPort, secs, 16, undefined, true);
     }
     const t0 = Date.now();
     let done = 0;
@@ -128,7 +129,10 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
         const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
         put('conn-rate', rate);
         if (peer.daemonPid) put('cpu-conn', cpuUsPerConnection);
-        log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s`);
+        const closing = await connRate(peer.ns, peer.hostTarget, srv.closingPort, secs, 16, peer.daemonPid, true);
+        put('conn-rate-close', closing.rate);
+        if (peer.daemonPid) put('cpu-conn-close', closing.cpuUsPerConnection);
+        log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s, ${closing.rate.toFixed(0)} conn/s with the host closing first`);
       }
       done++;
     }
@@ -145,7 +149,7 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
 /** Every row for one peer at one MTU; samples go into `s`. */
 async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tcpOnly: boolean): Promise<void> {
   const p = peer.name;
-  const srv = await startHostServers(peer.serverBind, (await freePorts(3)) as [number, number, number]);
+  const srv = await startHostServers(peer.serverBind, (await freePorts(4)) as [number, number, number, number]);
   try {
     if (mtu === 1500 && peer.daemonPid && !tcpOnly) {
       await sleep(500);

@@ -48,22 +48,25 @@ export interface HostServers {
   iperfPort: number;
   sockperfPort: number;
   connPort: number;
+  /** The echo server that closes first (conn-tool.mjs `server ... close`). */
+  closingPort: number;
   stop(): Promise<void>;
 }
 
-/** iperf3, sockperf and the echo server on the host, bound to `bind`. */
-export async function startHostServers(bind: string, ports: [number, number, number]): Promise<HostServers> {
+/** iperf3, sockperf and the two echo servers on the host, bound to `bind`. */
+export async function startHostServers(bind: string, ports: [number, number, number, number]): Promise<HostServers> {
   const started: Started[] = [];
-  const [ip3, sp, cp] = ports;
+  const [ip3, sp, cp, clp] = ports;
   try {
     started.push(await start('iperf3', ['-s', '--forceflush', '-B', bind, '-p', String(ip3)], { ready: /Server listening/ }));
     started.push(await start('sockperf', ['server', '--tcp', '-i', bind, '-p', String(sp)], { ready: /Warmup|sockperf: \[tid/ }));
     started.push(await start(process.execPath, [CONN_TOOL, 'server', bind, String(cp)], { ready: /listening/ }));
+    started.push(await start(process.execPath, [CONN_TOOL, 'server', bind, String(clp), 'close'], { ready: /listening/ }));
   } catch (err) {
     await Promise.all(started.map((s) => s.stop()));
     throw err;
   }
-  return { iperfPort: ip3, sockperfPort: sp, connPort: cp, stop: async () => void (await Promise.all(started.map((s) => s.stop()))) };
+  return { iperfPort: ip3, sockperfPort: sp, connPort: cp, closingPort: clp, stop: async () => void (await Promise.all(started.map((s) => s.stop()))) };
 }
 
 /** iperf3 from the guest to the host (reverse=true: host sends to guest). */
@@ -101,10 +104,15 @@ export async function latency(ns: string, target: string, port: number, seconds:
   return { p50: r.p50, p99: r.p99, p999: r.p999, cpuUsPerRoundTrip: (cpuS * 1e6) / r.roundTrips };
 }
 
-/** Short TCP connections per second from the guest to the host's echo server; with `pid`, the forwarder's CPU microseconds per connection. */
-export async function connRate(ns: string, target: string, port: number, seconds: number, concurrency = 16, pid?: number): Promise<{ rate: number; cpuUsPerConnection: number }> {
+/**
+ * Short TCP connections per second from the guest to the host's echo server
+ * (`hostCloses`: to the one that closes first, whose FIN each connection
+ * waits for); with `pid`, the forwarder's CPU microseconds per connection.
+ */
+export async function connRate(ns: string, target: string, port: number, seconds: number, concurrency = 16, pid?: number, hostCloses = false): Promise<{ rate: number; cpuUsPerConnection: number }> {
   const cpu0 = pid ? cpuSeconds(pid) : NaN;
-  const out = await nsh(ns, process.execPath, [CONN_TOOL, 'rate', target, String(port), String(seconds), String(concurrency)], (seconds + 30) * 1000);
+  const args = [CONN_TOOL, 'rate', target, String(port), String(seconds), String(concurrency), ...(hostCloses ? ['host-closes'] : [])];
+  const out = await nsh(ns, process.execPath, args, (seconds + 30) * 1000);
   const cpuS = pid ? cpuSeconds(pid) - cpu0 : NaN;
   const r = JSON.parse(out.trim().split('\n').pop()!) as { connections: number; seconds: number };
   return { rate: r.connections / r.seconds, cpuUsPerConnection: (cpuS * 1e6) / r.connections };

@@ -37,11 +37,13 @@ export const ROWS: RowDef[] = [
   { id: 'lat-p50', label: 'TCP request/response latency p50 (64 B, half the round trip)', unit: 'µs', better: 'lower' },
   { id: 'lat-p99', label: 'TCP request/response latency p99 (64 B, half the round trip)', unit: 'µs', better: 'lower' },
   { id: 'conn-rate', label: 'short TCP connections guest→host', unit: 'conn/s', better: 'higher' },
+  { id: 'conn-rate-close', label: 'short TCP connections guest→host, host closes first', unit: 'conn/s', better: 'higher' },
   ...MTUS.flatMap((mtu) =>
     (['g2h', 'h2g'] as const).map((dir): RowDef => ({ id: `cpu-${dir}-${mtu}`, label: `forwarder CPU per GB, ${dir === 'g2h' ? 'guest→host' : 'host→guest'}, MTU ${mtu}`, unit: 'CPU s/GB', better: 'lower' })),
   ),
   { id: 'cpu-rr', label: 'forwarder CPU per request/response (64 B)', unit: 'CPU µs', better: 'lower' },
   { id: 'cpu-conn', label: 'forwarder CPU per short connection', unit: 'CPU µs', better: 'lower' },
+  { id: 'cpu-conn-close', label: 'forwarder CPU per short connection, host closes first', unit: 'CPU µs', better: 'lower' },
   { id: 'rss-idle', label: 'forwarder RSS, idle', unit: 'MiB', better: 'lower' },
   { id: 'rss-1000', label: 'forwarder RSS, 1000 open connections', unit: 'MiB', better: 'lower' },
 ];

@@ -1,20 +1,25 @@
 // Connection benchmark tool (plain Node, no dependencies), run on the host or
 // inside a guest namespace:
-//   conn-tool.mjs server BIND PORT          echo server; prints "listening"
-//   conn-tool.mjs rate HOST PORT SECONDS CONCURRENCY
+//   conn-tool.mjs server BIND PORT [close]  echo server; prints "listening".
+//       With `close` it answers a connection's first bytes and closes at once
+//       (the host side closes first, as an HTTP/1.0 server does).
+//   conn-tool.mjs rate HOST PORT SECONDS CONCURRENCY [host-closes]
 //       short connections (connect, 1 byte out, 1 byte back, close) for SECONDS
-//       with CONCURRENCY in flight; prints {"connections":N,"seconds":S,"errors":E}
+//       with CONCURRENCY in flight; prints {"connections":N,"seconds":S,"errors":E}.
+//       With `host-closes` each waits for the server's FIN and then closes.
 //   conn-tool.mjs hold HOST PORT N
 //       opens N connections, each confirmed by an echoed byte; prints "held N",
 //       keeps them open until SIGTERM.
 import net from 'node:net';
 
-const [mode, a, b, c, d] = process.argv.slice(2);
+const [mode, a, b, c, d, e] = process.argv.slice(2);
 
 if (mode === 'server') {
+  const closeFirst = c === 'close';
   const srv = net.createServer((s) => {
-    s.on('data', (buf) => s.write(buf));
     s.on('error', () => {});
+    if (closeFirst) return s.once('data', (buf) => s.end(buf));
+    s.on('data', (buf) => s.write(buf));
     s.on('end', () => s.end());
   });
   srv.maxConnections = 100000;
@@ -23,6 +28,7 @@ if (mode === 'server') {
   const host = a;
   const port = Number(b);
   const until = Date.now() + Number(c) * 1000;
+  const hostCloses = e === 'host-closes';
   const t0 = process.hrtime.bigint();
   let done = 0;
   let errors = 0;
@@ -31,10 +37,18 @@ if (mode === 'server') {
       const s = net.createConnection({ host, port });
       s.setNoDelay(true);
       s.once('connect', () => s.write('x'));
-      s.once('data', () => {
-        done++;
-        s.end();
-      });
+      if (hostCloses) {
+        s.on('data', () => {});
+        s.once('end', () => {
+          done++;
+          s.end();
+        });
+      } else {
+        s.once('data', () => {
+          done++;
+          s.end();
+        });
+      }
       s.once('error', () => {
         errors++;
         s.destroy();
@@ -74,6 +88,6 @@ if (mode === 'server') {
   process.on('SIGTERM', bye);
   setTimeout(function keep() { setTimeout(keep, 1 << 30); }, 1 << 30);
 } else {
-  process.stderr.write('usage: conn-tool.mjs server BIND PORT | rate HOST PORT SECONDS CONC | hold HOST PORT N\n');
+  process.stderr.write('usage: conn-tool.mjs server BIND PORT [close] | rate HOST PORT SECONDS CONC [host-closes] | hold HOST PORT N\n');
   process.exit(2);
 }
