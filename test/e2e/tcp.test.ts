@@ -3,7 +3,8 @@
  * guest's TCP (a namespace on the tap): curl to the host and to the corp
  * network, bulk transfers verified by sha256 (clean, under tc netem, and
  * with hnet's own fault injection), 500 concurrent connections, refusal,
- * half-close, slow readers on both sides, resets, and no leaked host sockets.
+ * half-close, slow readers on both sides, resets, TIME-WAIT toward the guest
+ * (reopened by a reused port; kept as entries, not flows), and no leaked host sockets.
  * Every suite runs at MTU 1500 and 65520.
  */
 import { expect } from 'chai';
@@ -182,6 +183,19 @@ for (const mtu of [1500, 65520]) {
       const reopened = (after['tcp.time_wait_reopened'] ?? 0) - (before['tcp.time_wait_reopened'] ?? 0);
       expect(reopened, `TIME-WAIT entries reopened; counters ${JSON.stringify(after)}`).to.be.at.least(1);
       expect(after.tcp_time_wait, 'the last download waits in TIME-WAIT').to.be.at.least(1);
+    });
+
+    it('j. 1000 downloads the host closed first wait out TIME-WAIT as entries, not as flows', async () => {
+      const before = (await status(daemon)).counters.tcp_time_wait ?? 0;
+      const res = await tool(guest, [HOST, String(blast.port), 'down', '4096', '1000', '16']);
+      expect(res).to.deep.include({ ok: true, failed: 0, sha256: [expectedSha256(4096)] });
+      let last: Record<string, number> = {};
+      const settled = await eventually(async () => {
+        last = (await status(daemon)).counters;
+        return last.tcp_flows === 0;
+      });
+      expect(settled, `no flow left; counters ${JSON.stringify(last)}`).to.equal(true);
+      expect(last.tcp_time_wait - before, 'connections in TIME-WAIT').to.be.at.least(900);
     });
 
     it('leaves no host socket open once the guest connections are gone', async () => {
