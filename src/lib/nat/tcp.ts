@@ -30,6 +30,7 @@ import { RawTcpHost } from './raw-tcp.js';
 import { egressFor } from './egress.js';
 import { ChurnMap } from '../churn-map.js';
 import { TimeWaitTable } from './time-wait.js';
+import { FourTupleTable } from './four-tuple-table.js';
 
 export interface TcpNatOptions {
   connectTimeoutMs?: number;
@@ -103,11 +104,6 @@ const TIME_WAIT_REUSE_MS = 1000;
 const MAX_TIME_WAIT = 131072;
 const ignore = (): void => undefined;
 
-/** The flow table's key (TcpNat.flows): both ports in one int32, a Smi. */
-function flowKey(guestPort: number, dstPort: number): number {
-  return (guestPort << 16) | dstPort; // `|` yields an int32: no `| 0` needed
-}
-
 class TcpFlow implements Pollable {
   state: FlowState = 'connecting';
   /** The next flow with the same ports in TcpNat's table. */
@@ -179,15 +175,11 @@ class TcpFlow implements Pollable {
 
 export class TcpNat {
   /**
-   * Flows by their two ports, (guest port << 16 | destination port) | 0: an
-   * int32, which V8 keeps unboxed (a Smi). Keys of ip * 65536 + port were
-   * 48-bit doubles, boxed on every lookup of every frame, and took two Maps.
-   * Flows that share both ports but not both addresses chain through
-   * TcpFlow.nextInBucket (rare: it takes two guests, or one guest's source
-   * port reused toward two hosts at once). A ChurnMap, so a closed flow is not
-   * kept for the young-generation GC by a table the Map abandoned (churn-map.ts).
+   * Flows by four-tuple (four-tuple-table.ts), over a ChurnMap, so a closed
+   * flow is not kept for the young-generation GC by a table the Map
+   * abandoned (churn-map.ts).
    */
-  private readonly flows = new ChurnMap<number, TcpFlow>();
+  private readonly flows = new FourTupleTable<TcpFlow>(new ChurnMap<number, TcpFlow>());
   /** Flows that ended in TIME-WAIT, kept as a few numbers each (time-wait.ts). */
   private readonly timeWait: TimeWaitTable;
   private connecting = 0;
@@ -203,7 +195,6 @@ export class TcpNat {
    * (handshake completed at once, no host connect by the NAT).
    */
   intercept: ((dst: InterceptTarget) => GatewayService | undefined) | null = null;
-  private flowCount = 0;
   private hostSockets = 0;
   /**
    * The chunks of one host write (pumps run one at a time: one array for all
@@ -245,7 +236,7 @@ export class TcpNat {
 
   /** Flows open or closing; those in TIME-WAIT are `timeWaitCount`. */
   get size(): number {
-    return this.flowCount;
+    return this.flows.size;
   }
 
   /** Connections in TIME-WAIT toward the guest (hnet closed first). */
@@ -264,7 +255,7 @@ export class TcpNat {
 
   handle(now: number, t: GuestTcp): void {
     const seg = t.seg;
-    const flow = this.lookup(t.src, seg.srcPort, t.dst, seg.dstPort);
+    const flow = this.flows.find(t.src, seg.srcPort, t.dst, seg.dstPort);
     if (flow) {
       if (flow.state === 'connecting') {
         if (seg.flags & TcpFlags.RST) return this.abandon(flow, 'guest_rst_while_connecting');
@@ -308,7 +299,7 @@ export class TcpNat {
     const sock = TcpSocket.fromSyn(now, { addr: t.dst, port: seg.dstPort }, { addr: t.src, port: seg.srcPort }, seg, this.configFor(t.src), iss);
     const flow = new TcpFlow(this, t.src, seg.srcPort, t.dst, seg.dstPort, sock);
     flow.synQuote = Buffer.from(ipv4Quote(t.datagram));
-    this.insert(flow);
+    this.flows.insert(flow);
     this.counters.inc('tcp.flows_opened');
     const local = service ?? claimed;
     if (local) {
@@ -353,7 +344,7 @@ export class TcpNat {
     const sock = TcpSocket.connect(now, { addr: hostIp, port }, { addr: guestIp, port: guestPort }, this.configFor(guestIp));
     const flow = new TcpFlow(this, guestIp, guestPort, hostIp, port, sock);
     flow.state = 'open';
-    this.insert(flow);
+    this.flows.insert(flow);
     this.counters.inc('tcp.flows_opened');
     this.counters.inc('tcp.forward_opened');
     host.setNoDelay(true);
@@ -388,7 +379,7 @@ export class TcpNat {
     for (let i = this.firstForwardPort; i <= this.lastForwardPort; i++) {
       const p = this.nextEphemeral;
       this.nextEphemeral = p >= this.lastForwardPort ? this.firstForwardPort : p + 1;
-      const flow = this.lookup(guestIp, guestPort, hostIp, p);
+      const flow = this.flows.find(guestIp, guestPort, hostIp, p);
       if (!flow) {
         const tw = this.timeWait.size !== 0 ? this.timeWait.find(guestIp, guestPort, hostIp, p) : undefined;
         if (tw === undefined) return p;
@@ -613,45 +604,8 @@ export class TcpNat {
     this.remove(flow);
   }
 
-  private lookup(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number): TcpFlow | undefined {
-    let f = this.flows.get(flowKey(srcPort, dstPort));
-    while (f !== undefined && (f.guestIp !== src || f.dstIp !== dst)) f = f.nextInBucket;
-    return f;
-  }
-
-  /** Every flow, bucket chains included. */
-  private *allFlows(): IterableIterator<TcpFlow> {
-    for (const head of this.flows.values()) for (let f: TcpFlow | undefined = head; f !== undefined; f = f.nextInBucket) yield f;
-  }
-
-  /** The caller has checked that no flow has the same four-tuple (lookup). */
-  private insert(flow: TcpFlow): void {
-    const k = flowKey(flow.guestPort, flow.dstPort);
-    flow.nextInBucket = this.flows.get(k);
-    this.flows.set(k, flow);
-    this.flowCount++;
-  }
-
-  /** Unlink `flow` from its bucket; false if it was not in the table. */
-  private unlink(flow: TcpFlow): boolean {
-    const k = flowKey(flow.guestPort, flow.dstPort);
-    const head = this.flows.get(k);
-    if (head === flow) {
-      if (flow.nextInBucket === undefined) this.flows.delete(k);
-      else this.flows.set(k, flow.nextInBucket);
-    } else {
-      let prev = head;
-      while (prev !== undefined && prev.nextInBucket !== flow) prev = prev.nextInBucket;
-      if (prev === undefined) return false;
-      prev.nextInBucket = flow.nextInBucket;
-    }
-    flow.nextInBucket = undefined;
-    return true;
-  }
-
   private remove(flow: TcpFlow): void {
-    if (!this.unlink(flow)) return;
-    this.flowCount--;
+    if (!this.flows.remove(flow)) return;
     flow.state = 'closed';
     this.scheduler.cancel(flow);
     if (flow.host && !flow.host.closed) flow.host.destroy();
@@ -668,7 +622,7 @@ export class TcpNat {
 
   connections(): Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
     const out: Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> = [];
-    for (const f of this.allFlows()) {
+    for (const f of this.flows.all()) {
       out.push({ proto: 'tcp', guest: `${ipv4ToString(f.guestIp)}:${f.guestPort}`, remote: `${ipv4ToString(f.dstIp)}:${f.dstPort}`, state: f.state === 'connecting' ? 'CONNECTING' : f.sock.state, bytesIn: f.bytesIn, bytesOut: f.bytesOut });
     }
     for (const e of this.timeWait.entries()) {
@@ -678,7 +632,7 @@ export class TcpNat {
   }
 
   closeAll(): void {
-    for (const f of [...this.allFlows()]) this.abandon(f, 'shutdown');
+    for (const f of [...this.flows.all()]) this.abandon(f, 'shutdown');
     this.timeWait.clear();
   }
 }

@@ -33,6 +33,7 @@ import type { Counters } from '../counters.js';
 import type { Ipv4 } from '../wire/addr.js';
 import { TcpFlags, type TcpOptions, type TcpRepr, type TcpTimestamps } from '../wire/tcp.js';
 import type { Pollable, Scheduler } from '../daemon/scheduler.js';
+import { FourTupleTable } from './four-tuple-table.js';
 import { seqAdd, seqGt, seqLt, type TimeWaitTcb } from '../socket/tcp/index.js';
 
 /**
@@ -82,11 +83,6 @@ export class TimeWaitEntry {
   }
 }
 
-/** The table's key: both ports in one int32, a Smi (as TcpNat's flow table). */
-function key(guestPort: number, dstPort: number): number {
-  return (guestPort << 16) | dstPort;
-}
-
 export interface TimeWaitOptions {
   /** 2*MSL in ms (RFC 9293 §3.4.2). */
   durationMs: number;
@@ -97,8 +93,8 @@ export interface TimeWaitOptions {
 }
 
 export class TimeWaitTable implements Pollable {
-  private readonly byPorts = new Map<number, TimeWaitEntry>();
-  private count = 0;
+  /** A plain Map: entries live for seconds and are old by the time they go. */
+  private readonly byTuple = new FourTupleTable<TimeWaitEntry>(new Map<number, TimeWaitEntry>());
   private oldest: TimeWaitEntry | undefined = undefined;
   private newest: TimeWaitEntry | undefined = undefined;
   /** One segment object for every ACK sent (the emitter copies it out at once). */
@@ -113,18 +109,15 @@ export class TimeWaitTable implements Pollable {
   ) {}
 
   get size(): number {
-    return this.count;
+    return this.byTuple.size;
   }
 
   /** Take over a connection that has entered TIME-WAIT at `since`. The caller has dropped its flow for this 4-tuple. */
   add(guestIp: Ipv4, guestPort: number, dstIp: Ipv4, dstPort: number, tcb: TimeWaitTcb, since: number, bytes: { in: number; out: number }): void {
     const e = new TimeWaitEntry(guestIp, guestPort, dstIp, dstPort, tcb, since, bytes.in, bytes.out);
-    const k = key(guestPort, dstPort);
-    e.nextInBucket = this.byPorts.get(k);
-    this.byPorts.set(k, e);
-    this.count++;
+    this.byTuple.insert(e);
     this.append(e);
-    if (this.count > this.opts.max && this.oldest) {
+    if (this.byTuple.size > this.opts.max && this.oldest) {
       this.counters.inc('tcp.time_wait_overflow');
       this.delete(this.oldest);
     }
@@ -132,9 +125,7 @@ export class TimeWaitTable implements Pollable {
   }
 
   find(guestIp: Ipv4, guestPort: number, dstIp: Ipv4, dstPort: number): TimeWaitEntry | undefined {
-    let e = this.byPorts.get(key(guestPort, dstPort));
-    while (e !== undefined && (e.guestIp !== guestIp || e.dstIp !== dstIp)) e = e.nextInBucket;
-    return e;
+    return this.byTuple.find(guestIp, guestPort, dstIp, dstPort);
   }
 
   /**
@@ -177,20 +168,7 @@ export class TimeWaitTable implements Pollable {
 
   /** Forget `e` (expired, reset, reopened, its port taken, or the table closing). */
   delete(e: TimeWaitEntry): void {
-    const k = key(e.guestPort, e.dstPort);
-    const head = this.byPorts.get(k);
-    if (head === e) {
-      if (e.nextInBucket === undefined) this.byPorts.delete(k);
-      else this.byPorts.set(k, e.nextInBucket);
-    } else {
-      let prev = head;
-      while (prev !== undefined && prev.nextInBucket !== e) prev = prev.nextInBucket;
-      if (prev === undefined) return;
-      prev.nextInBucket = e.nextInBucket;
-    }
-    e.nextInBucket = undefined;
-    this.unlinkAge(e);
-    this.count--;
+    if (this.byTuple.remove(e)) this.unlinkAge(e);
   }
 
   /** Expire what is due; the next expiry (scheduler task). */

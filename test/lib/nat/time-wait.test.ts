@@ -52,27 +52,34 @@ function setup(nat: TcpNatOptions = {}, manualClock = false) {
   return h;
 }
 
+/** Run `body` on a fresh NAT (setup), then close it, whatever happened. */
+async function withNat(body: (h: ReturnType<typeof setupNat>) => Promise<void>, nat: TcpNatOptions = {}, manualClock = false): Promise<ReturnType<typeof setupNat>> {
+  const h = setup(nat, manualClock);
+  try {
+    await body(h);
+  } finally {
+    h.nat.closeAll();
+    h.scheduler.stop();
+  }
+  return h;
+}
+
 const acks = (sent: TcpRepr[]) => sent.filter((s) => s.flags === F.ACK).map((s) => [s.seq, s.ack]);
 
 describe('TcpNat TIME-WAIT toward the guest', () => {
   it('keeps a connection the daemon closed first as a TIME-WAIT entry, not as a flow', async () => {
-    const h = setup();
-    try {
+    const closed = await withNat(async (h) => {
       const sndNxt = await toTimeWait(h);
       expect(acks(h.port.sent), 'the guest\'s FIN is acknowledged').to.deep.equal([[sndNxt, ISN + 2]]);
       expect(h.nat.size, 'no flow left').to.equal(0);
       expect(h.nat.timeWaitCount).to.equal(1);
       expect(h.nat.connections()).to.deep.equal([{ proto: 'tcp', guest: `192.168.65.2:${GUEST_PORT}`, remote: `192.168.65.1:${SERVICE_PORT}`, state: 'TIME-WAIT', bytesIn: 3, bytesOut: 0 }]);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
-    expect(h.nat.timeWaitCount, 'closeAll clears it').to.equal(0);
+    });
+    expect(closed.nat.timeWaitCount, 'closeAll clears it').to.equal(0);
   });
 
   it('answers a retransmitted FIN, stale data and a stale SYN with <SEQ=SND.NXT><ACK=RCV.NXT>, and a bare ACK with nothing', async () => {
-    const h = setup();
-    try {
+    await withNat(async (h) => {
       const sndNxt = await toTimeWait(h);
       h.port.sent = [];
       h.fromGuest({ seq: ISN + 1, ack: sndNxt, flags: F.FIN | F.ACK });
@@ -84,15 +91,11 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       expect(h.port.sent, 'a bare ACK at RCV.NXT').to.deep.equal([]);
       expect(h.nat.size, 'the stale SYN opened nothing').to.equal(0);
       expect(h.counters.get('tcp.time_wait_acks')).to.equal(3);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    });
   });
 
   it('is ended by an RST at RCV.NXT only; then the 4-tuple is unknown and reset', async () => {
-    const h = setup();
-    try {
+    await withNat(async (h) => {
       const sndNxt = await toTimeWait(h);
       h.fromGuest({ seq: ISN + 7, flags: F.RST });
       expect(h.nat.timeWaitCount, 'an RST off RCV.NXT is dropped').to.equal(1);
@@ -102,15 +105,11 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       h.port.sent = [];
       h.fromGuest({ seq: ISN + 2, ack: sndNxt, flags: F.FIN | F.ACK });
       expect(h.port.sent.map((s) => [s.flags, s.seq]), 'no connection: RST').to.deep.equal([[F.RST, sndNxt]]);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    });
   });
 
   it('reopens on a newer SYN at once, with an ISS past everything the old connection sent', async () => {
-    const h = setup();
-    try {
+    await withNat(async (h) => {
       const sndNxt = await toTimeWait(h);
       h.port.sent = [];
       h.fromGuest({ seq: ISN + 90_000, flags: F.SYN });
@@ -119,15 +118,11 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       expect(h.nat.size).to.equal(1);
       expect(h.port.sent.map((s) => [s.flags, s.seq, s.ack])).to.deep.equal([[F.SYN | F.ACK, (sndNxt + 0x10002) >>> 0, ISN + 90_001]]);
       expect(h.counters.get('tcp.time_wait_reopened')).to.equal(1);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    });
   });
 
   it('with timestamps, judges a SYN by its TSval (RFC 6191) and stamps its ACKs', async () => {
-    const h = setup();
-    try {
+    await withNat(async (h) => {
       const sndNxt = await toTimeWait(h, 0, { ts: 5000 });
       h.port.sent = [];
       h.fromGuest({ seq: ISN + 90_000, flags: F.SYN, options: { timestamps: { tsVal: 4000, tsEcr: 0 } } });
@@ -138,19 +133,15 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       await tick();
       expect(h.port.sent.map((s) => s.flags), 'a newer TSval reopens, whatever its sequence number').to.deep.equal([F.SYN | F.ACK]);
       expect(h.nat.size).to.equal(1);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    });
   });
 
   it('expires after 2*MSL, and a retransmitted FIN restarts the wait', async () => {
-    const h = setup({ timeWaitMs: 50 }, true);
-    const until = async (ok: () => boolean) => {
-      for (let i = 0; i < 200 && !ok(); i++) await sleep(10);
-      return ok();
-    };
-    try {
+    await withNat(async (h) => {
+      const until = async (ok: () => boolean) => {
+        for (let i = 0; i < 200 && !ok(); i++) await sleep(10);
+        return ok();
+      };
       const sndNxt = await toTimeWait(h);
       h.advance(40);
       h.fromGuest({ seq: ISN + 1, ack: sndNxt, flags: F.FIN | F.ACK });
@@ -162,15 +153,11 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       await toTimeWait(h, 1);
       h.advance(60);
       expect(await until(() => h.nat.timeWaitCount === 0), 'an entry without a restart goes at 50').to.equal(true);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    }, { timeWaitMs: 50 }, true);
   });
 
   it('keeps at most maxTimeWait entries, the oldest going first', async () => {
-    const h = setup({ maxTimeWait: 2 });
-    try {
+    await withNat(async (h) => {
       const first = await toTimeWait(h, 0);
       await toTimeWait(h, 1);
       await toTimeWait(h, 2);
@@ -180,31 +167,27 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       h.port.sent = [];
       h.fromGuest({ seq: ISN + 1, ack: first, flags: F.FIN | F.ACK });
       expect(h.port.sent.map((s) => s.flags), 'the evicted one is unknown').to.deep.equal([F.RST]);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    }, { maxTimeWait: 2 });
   });
 
   it('keeps the whole flow while the host has not taken the guest\'s last bytes', async () => {
-    const h = setup();
-    const taken: string[] = [];
-    const held: Array<() => void> = [];
-    h.nat.services.set(SERVICE_PORT, () => {
-      // Writes complete only when the test says so; reads: "bye", then the end.
-      const d = new Duplex({
-        highWaterMark: 1,
-        read() {},
-        write(chunk: Buffer, _enc, done) {
-          taken.push(chunk.toString());
-          held.push(done);
-        },
+    await withNat(async (h) => {
+      const taken: string[] = [];
+      const held: Array<() => void> = [];
+      h.nat.services.set(SERVICE_PORT, () => {
+        // Writes complete only when the test says so; reads: "bye", then the end.
+        const d = new Duplex({
+          highWaterMark: 1,
+          read() {},
+          write(chunk: Buffer, _enc, done) {
+            taken.push(chunk.toString());
+            held.push(done);
+          },
+        });
+        d.push('bye');
+        d.push(null);
+        return d;
       });
-      d.push('bye');
-      d.push(null);
-      return d;
-    });
-    try {
       h.fromGuest({ seq: ISN, flags: F.SYN });
       await tick();
       const synAck = h.port.sent.find((s) => s.flags === (F.SYN | F.ACK))!;
@@ -229,9 +212,6 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       expect(taken.join(''), 'every byte reached the host').to.equal('onetwo');
       expect(h.nat.size).to.equal(0);
       expect(h.nat.timeWaitCount).to.equal(1);
-    } finally {
-      h.nat.closeAll();
-      h.scheduler.stop();
-    }
+    });
   });
 });
