@@ -37,18 +37,12 @@ if (mode === 'server') {
       const s = net.createConnection({ host, port });
       s.setNoDelay(true);
       s.once('connect', () => s.write('x'));
-      if (hostCloses) {
-        s.on('data', () => {});
-        s.once('end', () => {
-          done++;
-          s.end();
-        });
-      } else {
-        s.once('data', () => {
-          done++;
-          s.end();
-        });
-      }
+      // Done at the echo, or at the server's FIN when it closes first (the echo is read and dropped).
+      if (hostCloses) s.on('data', () => {});
+      s.once(hostCloses ? 'end' : 'data', () => {
+        done++;
+        s.end();
+      });
       s.once('error', () => {
         errors++;
         s.destroy();

@@ -573,11 +573,9 @@ export class TcpNat {
     if (flow.state === 'closed') return true;
     const host = flow.host;
     if (!flow.hostEnded || (host !== null && !host.closed && host.pendingBytes !== 0)) return false;
-    const sock = flow.sock;
-    const since = sock.timeWaitSince;
-    const tcb = sock.timeWaitTcb;
+    const tcb = flow.sock.timeWaitTcb;
     this.remove(flow);
-    this.timeWait.add(flow.guestIp, flow.guestPort, flow.dstIp, flow.dstPort, tcb, since, { in: flow.bytesIn, out: flow.bytesOut });
+    this.timeWait.add(flow.guestIp, flow.guestPort, flow.dstIp, flow.dstPort, tcb, { in: flow.bytesIn, out: flow.bytesOut });
     return true;
   }
 

@@ -50,6 +50,8 @@ export class TimeWaitEntry {
   /** Expiry order: the entry that entered (or restarted) just before and just after this one. */
   older: TimeWaitEntry | undefined = undefined;
   newer: TimeWaitEntry | undefined = undefined;
+  /** When TIME-WAIT began or was last restarted (scheduler ms). */
+  since: number;
   readonly sndNxt: number;
   readonly rcvNxt: number;
   readonly window: number;
@@ -63,12 +65,11 @@ export class TimeWaitEntry {
     readonly dstIp: Ipv4,
     readonly dstPort: number,
     tcb: TimeWaitTcb,
-    /** When TIME-WAIT began or was last restarted (scheduler ms). */
-    public since: number,
     /** Bytes relayed each way while the connection was open (for the connections listing). */
     readonly bytesIn: number,
     readonly bytesOut: number,
   ) {
+    this.since = tcb.since;
     this.sndNxt = tcb.sndNxt | 0;
     this.rcvNxt = tcb.rcvNxt | 0;
     this.window = tcb.window;
@@ -112,16 +113,16 @@ export class TimeWaitTable implements Pollable {
     return this.byTuple.size;
   }
 
-  /** Take over a connection that has entered TIME-WAIT at `since`. The caller has dropped its flow for this 4-tuple. */
-  add(guestIp: Ipv4, guestPort: number, dstIp: Ipv4, dstPort: number, tcb: TimeWaitTcb, since: number, bytes: { in: number; out: number }): void {
-    const e = new TimeWaitEntry(guestIp, guestPort, dstIp, dstPort, tcb, since, bytes.in, bytes.out);
+  /** Take over a connection in TIME-WAIT. The caller has dropped its flow for this 4-tuple. */
+  add(guestIp: Ipv4, guestPort: number, dstIp: Ipv4, dstPort: number, tcb: TimeWaitTcb, bytes: { in: number; out: number }): void {
+    const e = new TimeWaitEntry(guestIp, guestPort, dstIp, dstPort, tcb, bytes.in, bytes.out);
     this.byTuple.insert(e);
     this.append(e);
     if (this.byTuple.size > this.opts.max && this.oldest) {
       this.counters.inc('tcp.time_wait_overflow');
       this.delete(this.oldest);
     }
-    if (e.older === undefined) this.scheduler.schedule(this, since + this.opts.durationMs);
+    if (e.older === undefined) this.scheduler.schedule(this, e.since + this.opts.durationMs);
   }
 
   find(guestIp: Ipv4, guestPort: number, dstIp: Ipv4, dstPort: number): TimeWaitEntry | undefined {

@@ -61,6 +61,11 @@ async function runDown() {
     }
   };
   await Promise.all(Array.from({ length: Math.min(conc, count) }, worker));
+  printDownloads(results);
+}
+
+/** One line for many downloads: ok, the first errors, how many failed, the distinct digests. */
+function printDownloads(results) {
   const errors = results.filter((r) => r.error).map((r) => r.error);
   print({ ok: errors.length === 0, errors: errors.slice(0, 5), failed: errors.length, sha256: [...new Set(results.filter((r) => r.sha256).map((r) => r.sha256))] });
 }
@@ -82,8 +87,7 @@ async function runReuse() {
     }
     results.push(r);
   }
-  const errors = results.filter((r) => r.error).map((r) => r.error);
-  print({ ok: errors.length === 0, errors: errors.slice(0, 5), failed: errors.length, sha256: [...new Set(results.filter((r) => r.sha256).map((r) => r.sha256))] });
+  printDownloads(results);
 }
 
 function runUp() {

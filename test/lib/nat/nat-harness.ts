@@ -4,6 +4,8 @@
  * gateway's SERVICE_PORT reach a gateway service (a PassThrough unless the
  * test sets another), so no host socket is involved. `clock` moves only when
  * the test calls advance(); without one the scheduler's real clock runs.
+ * `toHost`: guest segments go to the host address (a port forward's flows)
+ * instead of the gateway.
  */
 import { PassThrough } from 'node:stream';
 import { Counters } from '../../../src/lib/counters.js';
@@ -23,10 +25,12 @@ export const GATEWAY = parseIpv4('192.168.65.1')!;
 export const GUEST_PORT = 40000;
 export const SERVICE_PORT = 7;
 
-export function setupNat(opts: { tso?: boolean; mtu?: number; nat?: TcpNatOptions; manualClock?: boolean } = {}) {
+export function setupNat(opts: { tso?: boolean; mtu?: number; nat?: TcpNatOptions; manualClock?: boolean; toHost?: boolean } = {}) {
   let now = 1000;
   const counters = new Counters();
-  const iface = new Interface(buildStackConfig({ mtu: opts.mtu }), counters);
+  const cfg = buildStackConfig({ mtu: opts.mtu });
+  const dst = opts.toHost ? cfg.hostIp : GATEWAY;
+  const iface = new Interface(cfg, counters);
   const port = new FakePort(opts.tso);
   iface.attach(port);
   iface.neighbors.learn(GUEST, parseMac('52:54:00:12:34:56')!, port, 0);
@@ -36,11 +40,11 @@ export function setupNat(opts: { tso?: boolean; mtu?: number; nat?: TcpNatOption
   const nat = new TcpNat(iface, counters, scheduler, opts.nat);
   nat.services.set(SERVICE_PORT, () => new PassThrough());
   const datagram = Buffer.alloc(40);
-  new Ipv4Repr({ src: GUEST, dst: GATEWAY, protocol: IpProtocol.TCP, payloadLen: 20 }).emit(datagram, 0);
+  new Ipv4Repr({ src: GUEST, dst, protocol: IpProtocol.TCP, payloadLen: 20 }).emit(datagram, 0);
   const fromGuest = (fields: Partial<TcpRepr>, src = GUEST) =>
     nat.handle(scheduler.now(), {
       src,
-      dst: GATEWAY,
+      dst,
       datagram,
       seg: { srcPort: GUEST_PORT, dstPort: SERVICE_PORT, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 65535, urgent: 0, options: { mss: 1460 }, payload: Buffer.alloc(0), ...fields },
     });

@@ -9,17 +9,9 @@ import { expect } from 'chai';
 import type net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { Counters } from '../../../src/lib/counters.js';
-import { Interface } from '../../../src/lib/iface/interface.js';
-import { FakePort } from './fake-port.js';
-import { buildStackConfig } from '../../../src/lib/iface/config.js';
-import { TcpNat } from '../../../src/lib/nat/tcp.js';
-import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
-import { parseIpv4, parseMac } from '../../../src/lib/wire/addr.js';
-import { IpProtocol, Ipv4Repr } from '../../../src/lib/wire/ipv4.js';
 import { TcpFlags, type TcpRepr } from '../../../src/lib/wire/tcp.js';
+import { GUEST, setupNat } from './nat-harness.js';
 
-const GUEST = parseIpv4('192.168.65.2')!;
 const GUEST_PORT = 80;
 const FORWARD_PORT = 50000;
 
@@ -31,25 +23,9 @@ function hostSocket(): PassThrough & net.Socket {
 }
 
 function setup() {
-  let now = 1000;
-  const counters = new Counters();
-  const cfg = buildStackConfig({});
-  const iface = new Interface(cfg, counters);
-  const port = new FakePort();
-  iface.attach(port);
-  iface.neighbors.learn(GUEST, parseMac('52:54:00:12:34:56')!, port, 0);
-  const scheduler = new Scheduler(() => now);
-  const nat = new TcpNat(iface, counters, scheduler, { forwardPorts: [FORWARD_PORT, FORWARD_PORT] });
-  const datagram = Buffer.alloc(40);
-  new Ipv4Repr({ src: GUEST, dst: cfg.hostIp, protocol: IpProtocol.TCP, payloadLen: 20 }).emit(datagram, 0);
-  const fromGuest = (fields: Partial<TcpRepr>) =>
-    nat.handle(now, {
-      src: GUEST,
-      dst: cfg.hostIp,
-      datagram,
-      seg: { srcPort: GUEST_PORT, dstPort: FORWARD_PORT, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 65535, urgent: 0, options: { mss: 1460 }, payload: Buffer.alloc(0), ...fields },
-    });
-  return { nat, port, scheduler, counters, fromGuest, advance: (ms: number) => (now += ms) };
+  const h = setupNat({ nat: { forwardPorts: [FORWARD_PORT, FORWARD_PORT] }, manualClock: true, toHost: true });
+  const fromGuest = (fields: Partial<TcpRepr>) => h.fromGuest({ srcPort: GUEST_PORT, dstPort: FORWARD_PORT, ...fields });
+  return { ...h, fromGuest };
 }
 
 describe('TcpNat port-forward source ports', () => {

@@ -81,12 +81,13 @@ export class TcpSocket extends TcpOutput {
 
   /**
    * What TIME-WAIT still answers with, so an owner may drop the rest of the
-   * TCB (nat/time-wait.ts): our next sequence number (after our FIN), the
+   * TCB (nat/time-wait.ts): when TIME-WAIT began, our next sequence number (after our FIN), the
    * peer's (after its FIN), the window field last offered, and the timestamp
    * clock and echo (RFC 7323 §3.2), tsRecent null without timestamps.
    */
   get timeWaitTcb(): TimeWaitTcb {
     return {
+      since: this.timeWaitSince,
       sndNxt: this.sndMax,
       rcvNxt: this.rcvNxt,
       window: Math.min(0xffff, this.rcvRemaining() >>> this.rcvShift),

@@ -129,6 +129,8 @@ export function perConnection(cfg: TcpSocketConfig): { iss: number; tsOffset: nu
 
 /** A TIME-WAIT endpoint's state, all of it (TcpSocket.timeWaitTcb). */
 export interface TimeWaitTcb {
+  /** When TIME-WAIT began or last restarted (the socket's clock, ms). */
+  since: number;
   /** SND.NXT: one past our FIN. */
   sndNxt: number;
   /** RCV.NXT: one past the peer's FIN. */
