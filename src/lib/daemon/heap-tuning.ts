@@ -1,32 +1,108 @@
 /**
- * Let the young generation grow back in one step after V8 shrank it.
+ * Keep V8's young generation large while the daemon is busy.
  *
- * V8 shrinks the young generation to its minimum at a scavenge when its
- * allocation rate over the last seconds is low (under 1 MB/s: the first
- * scavenge after a quiet spell), and grows it again only once as many bytes
- * have survived scavenges as it holds, by its growth factor (2) each time. A
+ * V8 shrinks the young generation to its minimum (1 MiB semi-spaces) at a
+ * scavenge when its allocation rate over the last seconds is low (under
+ * 1 MB/s: the first scavenge after a quiet spell) or after the memory
+ * reducer's idle collections, and grows it again only once as many bytes
+ * have survived scavenges as it holds, by its growth factor each time. A
  * daemon under steady traffic keeps little alive per scavenge (a request's
  * buffers; closed connections are not kept, churn-map.ts), so after a quiet
- * spell it ran on a small young generation and scavenged far more often. In
- * `npm run bench:ab` (the flow table change alone against the build before
- * it), one daemon's trace after a memory-reducing GC at 105 s: scavenges
- * every 1-3 MiB allocated instead of every 12-13 MiB, to the end of the run;
- * 16 paired rounds: p99.9 of request/response 1.58x worse, better in 4 of 16.
- * The build before regrew at once only because every short connection's
- * garbage survived. With a growth factor of 16 the first growth goes from the
- * minimum to the maximum: 16 rounds, p99.9 0.87x (better in 9 of 16), p50
- * and p99 level; in rounds that run iperf3 both ways before each latency
- * measurement (the bench's order), p99 was worse in 5 of 6 rounds without it
- * and better in 4 of 6 with it. The price is memory under load: bulk traffic
- * grows the young generation to its maximum at once, RSS after 2 s of iperf3
- * each way 117-119 MiB against 96-101 with V8's factor (2), 107-109 against
- * 94-96 with 1000 connections held after it. V8 reads
- * --semi-space-growth-factor at each growth, so setting it at run time works.
+ * spell it could run on the minimum for minutes, scavenging far more often.
+ *
+ * Two remedies, both set at run time (the heap's limits are fixed when the
+ * isolate is created, so `--min-semi-space-size` would have to be on node's
+ * command line):
+ *
+ * - tuneYoungGeneration(): a growth factor of 16, so one growth goes from
+ *   the minimum to the maximum. In `npm run bench:ab` after a memory-reducing
+ *   GC (16 paired rounds): p99.9 of request/response 0.87x with it (better in
+ *   9 of 16), p50 and p99 level. The price is memory under load: bulk traffic
+ *   grows the young generation to its maximum at once, RSS after 2 s of
+ *   iperf3 each way 117-119 MiB against 96-101 with V8's factor (2).
+ * - YoungGenerationKeeper: the growth still needs survivors, and a
+ *   request/response flow has almost none. Traced in the bench's order (each
+ *   forwarder idle about 20 s between its runs), a sockperf run on a shrunk
+ *   young generation took 56-94 scavenges in 2.5 s instead of 8-11, and its
+ *   p99.9 was 331-647 µs against 101-168 on a grown one. So when scavenges
+ *   come less than 250 ms apart on a shrunk young generation, the keeper
+ *   holds a ballast of twice its size through two scavenges: the survivors
+ *   then exceed its capacity and V8 grows it. One ballast (2 MiB copied once
+ *   or twice) per quiet spell, against dozens of scavenges a second.
  */
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 const SEMI_SPACE_GROWTH_FACTOR = 16;
+const MiB = 1024 * 1024;
+/** A young generation (V8's new_space size) at most this large is taken as shrunk. */
+const SHRUNK_BYTES = 4 * MiB;
+/** Scavenges closer together than this mean the daemon allocates fast: worth a grown young generation. */
+const BUSY_SCAVENGE_GAP_MS = 250;
+/**
+ * After a ballast that did not grow the young generation, the next waits 1 s,
+ * doubling with each further miss up to 30 s. A miss happens when V8 also
+ * measured a low allocation rate at that scavenge (the first seconds after a
+ * quiet spell), or when node's flags cap the young generation.
+ */
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+/** Ballast chunk: 8000 doubles, 64 KB, under V8's large-object size, so it is allocated young. */
+const CHUNK_DOUBLES = 8000;
+const CHUNK_BYTES = CHUNK_DOUBLES * 8;
 
 export function tuneYoungGeneration(): void {
   v8.setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
+}
+
+function newSpaceBytes(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? Infinity;
+}
+
+export class YoungGenerationKeeper {
+  private lastScavengeAt = -Infinity;
+  private ballast: number[][] | null = null;
+  private scavengesHeld = 0;
+  private retryAt = -Infinity;
+  private retryMs = FIRST_RETRY_MS;
+  /** Ballasts laid so far. */
+  laid = 0;
+
+  constructor(private readonly youngBytes: () => number = newSpaceBytes) {}
+
+  /** A scavenge ended that started at `at` (ms, any monotonic clock). */
+  onScavenge(at: number): void {
+    const gap = at - this.lastScavengeAt;
+    this.lastScavengeAt = at;
+    if (this.ballast) {
+      if (++this.scavengesHeld < 2) return;
+      this.ballast = null;
+      if (this.youngBytes() > SHRUNK_BYTES) this.retryMs = FIRST_RETRY_MS;
+      else {
+        this.retryAt = at + this.retryMs;
+        this.retryMs = Math.min(2 * this.retryMs, MAX_RETRY_MS);
+      }
+      return;
+    }
+    if (gap >= BUSY_SCAVENGE_GAP_MS || at < this.retryAt) return;
+    const size = this.youngBytes();
+    if (size > SHRUNK_BYTES) return;
+    const chunks = Math.ceil((2 * Math.max(size, MiB)) / CHUNK_BYTES);
+    this.ballast = [];
+    for (let i = 0; i < chunks; i++) this.ballast.push(new Array<number>(CHUNK_DOUBLES).fill(0.5));
+    this.scavengesHeld = 0;
+    this.laid++;
+  }
+
+  /** Watch this isolate's scavenges; returns the function that stops watching. */
+  watch(): () => void {
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const gc = e as PerformanceEntry & { detail?: { kind?: number } };
+        if (gc.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) this.onScavenge(gc.startTime);
+      }
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    return () => obs.disconnect();
+  }
 }

@@ -9,7 +9,7 @@ import { reapplyAliases } from '../host/alias-ops.js';
 import { run as hostRun } from '../host/exec.js';
 import { reclaimMemory } from '../reclaim.js';
 import { setLoopIdleTimeMetrics } from '../phy/loop-metrics.js';
-import { tuneYoungGeneration } from './heap-tuning.js';
+import { tuneYoungGeneration, YoungGenerationKeeper } from './heap-tuning.js';
 
 export interface StartResult {
   summary: DaemonSummary;
@@ -49,6 +49,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
   const metricsOff = setLoopIdleTimeMetrics(false);
   opts.log.debug('event loop idle-time metrics', { off: metricsOff });
   tuneYoungGeneration();
+  const stopKeeper = new YoungGenerationKeeper().watch();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -59,6 +60,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
         .stop()
         .catch((err) => opts.log.error('stop failed', { error: String(err) }))
         .finally(() => {
+          stopKeeper();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           resolve();
