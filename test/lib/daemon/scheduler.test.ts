@@ -302,6 +302,46 @@ describe('Scheduler', () => {
     });
   });
 
+  it('holds each waiting task once: a deadline moved earlier or cancelled leaves nothing behind', () => {
+    const tasks = Array.from({ length: 100 }, () => task());
+    for (const [i, t] of tasks.entries()) s.schedule(t, clock + 1000 + i);
+    for (const [i, t] of tasks.entries()) s.schedule(t, clock + 10 + i); // earlier: moved, not added
+    for (const t of tasks) s.schedule(t, clock + 5000); // later: the earlier deadline stays
+    expect(s.waiting).to.equal(100);
+    for (const t of tasks.slice(0, 60)) s.cancel(t);
+    expect(s.waiting).to.equal(40);
+  });
+
+  it('polls tasks in deadline order through random schedules, moves and cancels', async () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const order: number[] = [];
+    const tasks = Array.from({ length: 200 }, (_, id) => ({ id, poll: () => (order.push(id), Infinity) }));
+    const due = new Map<number, number>(); // what a plain model expects: id -> earliest deadline
+    for (let step = 0; step < 2000; step++) {
+      const t = tasks[rand(tasks.length)]!;
+      if (rand(5) === 0) {
+        s.cancel(t);
+        due.delete(t.id);
+      } else {
+        const at = clock + 1 + rand(500);
+        s.schedule(t, at);
+        due.set(t.id, Math.min(due.get(t.id) ?? Infinity, at));
+      }
+    }
+    expect(s.waiting).to.equal(due.size);
+    clock += 1000;
+    await sleep(5);
+    const expected = [...due].sort((a, b) => a[1] - b[1]);
+    expect(order).to.have.length(expected.length);
+    // Ties may come in any order: compare the deadlines polled, in order.
+    expect(order.map((id) => due.get(id))).to.deep.equal(expected.map(([, at]) => at));
+    expect(s.waiting).to.equal(0);
+  });
+
   it('runs nothing after stop()', async () => {
     const t = task();
     s.schedule(t, clock);
