@@ -26,11 +26,11 @@
  *   young generation took 56-94 scavenges in 2.5 s instead of 8-11, and its
  *   p99.9 was 331-647 µs against 101-168 on a grown one. So when scavenges
  *   come less than 250 ms apart on a shrunk young generation, the keeper
- *   holds a ballast of twice its size through two scavenges: the survivors
+ *   holds a ballast of twice its size through the next two scavenges: the survivors
  *   then exceed its capacity and V8 grows it. One ballast (2 MiB copied once
  *   or twice) per quiet spell, against dozens of scavenges a second.
  */
-import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 const SEMI_SPACE_GROWTH_FACTOR = 16;
@@ -40,12 +40,14 @@ const SHRUNK_BYTES = 4 * MiB;
 /** Scavenges closer together than this mean the daemon allocates fast: worth a grown young generation. */
 const BUSY_SCAVENGE_GAP_MS = 250;
 /**
- * After a ballast that did not grow the young generation, the next waits 1 s,
- * doubling with each further miss up to 30 s. A miss happens when V8 also
- * measured a low allocation rate at that scavenge (the first seconds after a
- * quiet spell), or when node's flags cap the young generation.
+ * After a ballast that did not grow the young generation, the next waits
+ * 250 ms, doubling with each further miss up to 30 s, and starting over at
+ * the next quiet spell. A miss happens when V8 also measured a low
+ * allocation rate at that scavenge (its rate spans the last seconds, so the
+ * first scavenges after a quiet spell), or when node's flags cap the young
+ * generation.
  */
-const FIRST_RETRY_MS = 1000;
+const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
 /** Ballast chunk: 8000 doubles, 64 KB, under V8's large-object size, so it is allocated young. */
 const CHUNK_DOUBLES = 8000;
@@ -63,19 +65,32 @@ export class YoungGenerationKeeper {
   private lastScavengeAt = -Infinity;
   private ballast: number[][] | null = null;
   private scavengesHeld = 0;
+  /** When the ballast was complete: scavenges that started before (during its allocation) do not count. */
+  private laidAt = Infinity;
   private retryAt = -Infinity;
   private retryMs = FIRST_RETRY_MS;
   /** Ballasts laid so far. */
   laid = 0;
 
-  constructor(private readonly youngBytes: () => number = newSpaceBytes) {}
+  constructor(
+    private readonly youngBytes: () => number = newSpaceBytes,
+    /** The clock of the gc entries' startTime. */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** A scavenge ended that started at `at` (ms, any monotonic clock). */
   onScavenge(at: number): void {
     const gap = at - this.lastScavengeAt;
     this.lastScavengeAt = at;
+    if (gap >= BUSY_SCAVENGE_GAP_MS) {
+      // A quiet spell: V8 may have shrunk the young generation again, and the back-off starts over.
+      this.retryAt = -Infinity;
+      this.retryMs = FIRST_RETRY_MS;
+    }
     if (this.ballast) {
-      if (++this.scavengesHeld < 2) return;
+      // Scavenges the allocation itself set off saw only part of it (a trace
+      // showed both of a ballast's two there, and no growth).
+      if (at <= this.laidAt || ++this.scavengesHeld < 2) return;
       this.ballast = null;
       if (this.youngBytes() > SHRUNK_BYTES) this.retryMs = FIRST_RETRY_MS;
       else {
@@ -90,6 +105,7 @@ export class YoungGenerationKeeper {
     const chunks = Math.ceil((2 * Math.max(size, MiB)) / CHUNK_BYTES);
     this.ballast = [];
     for (let i = 0; i < chunks; i++) this.ballast.push(new Array<number>(CHUNK_DOUBLES).fill(0.5));
+    this.laidAt = this.now();
     this.scavengesHeld = 0;
     this.laid++;
   }

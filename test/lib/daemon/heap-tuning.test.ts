@@ -81,7 +81,15 @@ describe('young generation growth', () => {
 describe('YoungGenerationKeeper', () => {
   /** A keeper on a young generation of `size()` bytes; the ballast is real (a few MiB). */
   function keeperAt(size: () => number): YoungGenerationKeeper {
-    return new YoungGenerationKeeper(size);
+    // The keeper's clock reads the start of the scavenge being reported, as if the ballast took no time.
+    let now = 0;
+    const k = new YoungGenerationKeeper(size, () => now);
+    const report = k.onScavenge.bind(k);
+    k.onScavenge = (at: number) => {
+      now = at;
+      report(at);
+    };
+    return k;
   }
 
   it('lays a ballast only when scavenges come close together on a shrunk young generation', () => {
@@ -116,28 +124,61 @@ describe('YoungGenerationKeeper', () => {
     expect(k.laid).to.equal(2);
   });
 
-  it('backs off after ballasts that did not grow the young generation: 1 s, then doubling', () => {
+  it('counts only scavenges that started after the ballast was complete', () => {
+    let size = 1 * MiB;
+    const k = keeperAt(() => size);
+    k.onScavenge(0);
+    k.onScavenge(10); // laid
+    k.onScavenge(10); // set off by the ballast's own allocation: not counted
+    k.onScavenge(10);
+    k.onScavenge(20);
+    size = 32 * MiB; // grown at the second scavenge after it
+    k.onScavenge(30);
+    size = 1 * MiB; // had it been released at 20, this would lay another
+    k.onScavenge(40);
+    expect(k.laid).to.equal(2);
+    k.onScavenge(50);
+    expect(k.laid).to.equal(2);
+  });
+
+  it('backs off after ballasts that did not grow the young generation: 250 ms, then doubling', () => {
     const k = keeperAt(() => 1 * MiB);
     /** Busy scavenges every 10 ms from `from` to `to`. */
     const busy = (from: number, to: number) => {
       for (let t = from; t < to; t += 10) k.onScavenge(t);
     };
-    busy(0, 40); // laid at 10, released at 30, still shrunk: next no sooner than 1030
+    busy(0, 40); // laid at 10, released at 30, still shrunk: next no sooner than 280
     expect(k.laid).to.equal(1);
-    busy(40, 1030);
+    busy(40, 280);
     expect(k.laid).to.equal(1);
-    busy(1030, 1060); // laid at 1030, released at 1050: next no sooner than 3050
+    busy(280, 310); // laid at 280, released at 300: next no sooner than 800
     expect(k.laid).to.equal(2);
-    busy(1060, 3050);
+    busy(310, 800);
     expect(k.laid).to.equal(2);
-    busy(3050, 3060);
+    busy(800, 810);
     expect(k.laid).to.equal(3);
+  });
+
+  it('starts the back-off over after a quiet spell', () => {
+    const k = keeperAt(() => 1 * MiB);
+    for (let t = 0; t < 40_000; t += 10) k.onScavenge(t); // misses: the last ballast at about 31.75 s, the next not before 61.75 s
+    const before = k.laid;
+    k.onScavenge(41_000); // after a quiet second
+    k.onScavenge(41_010);
+    expect(k.laid).to.equal(before + 1);
+    k.onScavenge(41_020);
+    k.onScavenge(41_030); // released, missed: the next waits 250 ms again
+    k.onScavenge(41_270);
+    expect(k.laid).to.equal(before + 1);
+    k.onScavenge(41_290);
+    expect(k.laid).to.equal(before + 2);
   });
 
   it('caps the back-off at 30 s', () => {
     const k = keeperAt(() => 1 * MiB);
     for (let t = 0; t < 200_000; t += 10) k.onScavenge(t);
-    // Waits of 1, 2, 4, 8, 16 s, then 30 s each: ballasts at about 0, 1, 3, 7, 15, 31, 61, 91, 121, 151, 181 s.
-    expect(k.laid).to.equal(11);
+    // Waits of 0.25, 0.5, ... 16 s, then 30 s each: ballasts at about 0, 0.25, 0.75, 1.75, 3.75, 7.75,
+    // 15.75, 31.75, 61.75, 91.75, 121.75, 151.75, 181.75 s.
+    expect(k.laid).to.equal(13);
   });
 });
