@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       trees.push(t);
       const [hostPort] = await freePorts(1);
       const peer = await startPeer('hnet', { mtu: 1500, hnetRoot: t.root, forward: { hostPort: hostPort!, guestPort: GUEST_PORT }, hnetArgs: words(args), nodeFlags: words(node) });
-      const srv = await startHostServers(peer.serverBind, (await freePorts(4)) as [number, number, number, number]).catch(async (err: Error) => {
+      const srv = await startHostServers(peer.serverBind).catch(async (err: Error) => {
         await peer.stop();
         throw err;
       });

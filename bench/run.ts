@@ -90,7 +90,7 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
     for (const name of names) {
       const [hostPort] = await freePorts(1);
       const peer = await startPeer(name, { mtu: 1500, hnetRoot, forward: { hostPort: hostPort!, guestPort: GUEST_PORT } });
-      up.push({ peer, srv: await startHostServers(peer.serverBind, (await freePorts(4)) as [number, number, number, number]).catch(async (err: Error) => {
+      up.push({ peer, srv: await startHostServers(peer.serverBind).catch(async (err: Error) => {
         await peer.stop();
         throw err;
       }) });
@@ -149,7 +149,7 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
 /** Every row for one peer at one MTU; samples go into `s`. */
 async function measurePeer(peer: Peer, mtu: number, s: Samples, secs: number, tcpOnly: boolean): Promise<void> {
   const p = peer.name;
-  const srv = await startHostServers(peer.serverBind, (await freePorts(4)) as [number, number, number, number]);
+  const srv = await startHostServers(peer.serverBind);
   try {
     if (mtu === 1500 && peer.daemonPid && !tcpOnly) {
       await sleep(500);

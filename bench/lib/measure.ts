@@ -7,7 +7,7 @@
  */
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sh, nsh, start, cpuSeconds, type Started } from './proc.js';
+import { sh, nsh, start, cpuSeconds, freePorts, type Started } from './proc.js';
 
 const CONN_TOOL = join(dirname(fileURLToPath(import.meta.url)), '../tools/conn-tool.mjs');
 
@@ -53,10 +53,10 @@ export interface HostServers {
   stop(): Promise<void>;
 }
 
-/** iperf3, sockperf and the two echo servers on the host, bound to `bind`. */
-export async function startHostServers(bind: string, ports: [number, number, number, number]): Promise<HostServers> {
+/** iperf3, sockperf and the two echo servers on the host, bound to `bind`, on free ports. */
+export async function startHostServers(bind: string): Promise<HostServers> {
   const started: Started[] = [];
-  const [ip3, sp, cp, clp] = ports;
+  const [ip3, sp, cp, clp] = (await freePorts(4)) as [number, number, number, number];
   try {
     started.push(await start('iperf3', ['-s', '--forceflush', '-B', bind, '-p', String(ip3)], { ready: /Server listening/ }));
     started.push(await start('sockperf', ['server', '--tcp', '-i', bind, '-p', String(sp)], { ready: /Warmup|sockperf: \[tid/ }));

@@ -77,14 +77,18 @@ export class YoungGenerationKeeper {
   private laidAt = Infinity;
   private retryAt = -Infinity;
   private retryMs = FIRST_RETRY_MS;
-  /** Ballasts laid so far. */
-  laid = 0;
+  private ballasts = 0;
 
   constructor(
     private readonly youngBytes: () => number = newSpaceBytes,
     /** The clock of the gc entries' startTime. */
     private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /** Ballasts laid so far. */
+  get laid(): number {
+    return this.ballasts;
+  }
 
   /** A scavenge ended that started at `at` (ms, any monotonic clock). */
   onScavenge(at: number): void {
@@ -115,7 +119,7 @@ export class YoungGenerationKeeper {
     for (let i = 0; i < chunks; i++) this.ballast.push(new Array<number>(CHUNK_DOUBLES).fill(0.5));
     this.laidAt = this.now();
     this.scavengesHeld = 0;
-    this.laid++;
+    this.ballasts++;
   }
 
   /** Watch this isolate's scavenges; returns the function that stops watching. */
