@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { createServer, type AddressInfo } from 'node:net';
 import { assertRoutedVia, createCorpNetwork, createNetns, httpServer, requireRoot, run, spawnDaemon, useCleanup, type CorpNetwork, type DaemonProcess, type Netns, type TestHttpServer } from './harness/index.js';
 import { blastServer, expectedSha256, type BlastServer } from './blast-server.js';
+import { ControlClient } from '../../src/lib/daemon/control-client.js';
+import { homePaths } from '../../src/lib/daemon/home.js';
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), 'tools');
 const GATEWAY = '192.168.65.1';
@@ -196,6 +198,13 @@ for (const mtu of [1500, 65520]) {
       expect(settled, `no flow left; counters ${JSON.stringify(last)}`).to.equal(true);
       // Counted whole, not as a difference: entries from the tests before may expire meanwhile (60 s).
       expect(last.tcp_time_wait, 'connections in TIME-WAIT').to.be.at.least(900);
+      // The control API lists them, streamed, and a state filter leaves them out.
+      const api = new ControlClient(homePaths(daemon.home));
+      const waiting = await api.connections({ state: ['time-wait'] });
+      expect(waiting.length).to.be.at.least(900);
+      expect(waiting.filter((c) => c.remote === `${HOST}:${blast.port}` && c.state === 'TIME-WAIT' && c.bytesIn === 4096).length, 'downloads of 4096 bytes from the blast server').to.be.at.least(900);
+      expect(await api.connections({ state: ['ESTABLISHED'] })).to.deep.equal([]);
+      expect((await api.connections()).length).to.be.at.least(waiting.length);
     });
 
     it('leaves no host socket open once the guest connections are gone', async () => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { ipv4ToString, macToString } from '../wire/addr.js';
 import type { Daemon } from './daemon.js';
 import { daemonProbes } from '../diagnose/daemon-probes.js';
-import type { Connection, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, ProxyUpdate, StatusBody } from './control-types.js';
+import type { Connection, ConnectionFilter, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, ProxyUpdate, StatusBody } from './control-types.js';
 
 const require = createRequire(import.meta.url);
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
@@ -55,8 +55,10 @@ export function daemonApi(d: Daemon): DaemonApi {
     leases(): Lease[] {
       return d.leases();
     },
-    connections(): Connection[] {
-      return [...d.tcp.connections(), ...d.udp.connections()];
+    *connections(filter?: ConnectionFilter): Generator<Connection> {
+      const wants = (proto: string) => !filter?.protos || filter.protos.has(proto);
+      if (wants('tcp')) yield* d.tcp.connections(filter?.states ?? null);
+      if (wants('udp')) yield* d.udp.connections();
     },
     counters(): Record<string, number> {
       return d.countersSnapshot();

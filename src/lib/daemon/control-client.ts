@@ -87,8 +87,13 @@ export class ControlClient {
     return this.json('GET', '/v1/leases');
   }
 
-  connections(): Promise<Connection[]> {
-    return this.json('GET', '/v1/connections');
+  /** GET /v1/connections, narrowed to these protocols and states when given. */
+  connections(filter: { proto?: readonly string[]; state?: readonly string[] } = {}): Promise<Connection[]> {
+    const q = new URLSearchParams();
+    if (filter.proto?.length) q.set('proto', filter.proto.join(','));
+    if (filter.state?.length) q.set('state', filter.state.join(','));
+    const query = q.toString();
+    return this.json('GET', `/v1/connections${query ? `?${query}` : ''}`);
   }
 
   /** GET /v1/diagnose/dns: the daemon's own DNS answer for `name`. */

@@ -10,6 +10,9 @@
  *   pid files of a crashed daemon are replaced), then listens.
  * - Every answer is JSON except /metrics (Prometheus text 0.0.4) and
  *   /v1/capture (application/vnd.tcpdump.pcap, streamed); DELETE answers 204.
+ *   /v1/connections streams its array a slice per event-loop turn
+ *   (json-stream.ts): the listing can be 100 000 entries long, and this
+ *   server shares its loop with every flow.
  * - Errors are ErrorBody with a stable code: unknown route 404 HNET_NOT_FOUND,
  *   known route with another method 405 HNET_METHOD_NOT_ALLOWED, bad JSON or a
  *   body of the wrong shape 400 HNET_BAD_REQUEST, a body over the limit 413
@@ -26,7 +29,8 @@ import { HnetError } from '../errors.js';
 import { parseIpv4 } from '../wire/addr.js';
 import { acquirePidLock } from './pidlock.js';
 import { renderPrometheus, PROMETHEUS_CONTENT_TYPE, type GaugeSample } from './metrics.js';
-import { CODES, PROTOS, httpStatusFor, type DaemonApi, type PortForwardRequest, type Proto, type ProxyBody, type ProxyUpdate } from './control-types.js';
+import { sendJsonArray } from './json-stream.js';
+import { CODES, CONNECTION_PROTOS, CONNECTION_STATES, PROTOS, connectionMatches, httpStatusFor, type ConnectionFilter, type DaemonApi, type PortForwardRequest, type Proto, type ProxyBody, type ProxyUpdate } from './control-types.js';
 
 export interface ControlServer {
   readonly socketPath: string;
@@ -158,6 +162,28 @@ export function parseProxyUpdate(body: unknown): ProxyUpdate {
   return up;
 }
 
+/**
+ * A comma list from the query, each item matched case-insensitively against
+ * `allowed` and returned in its canonical spelling; null when absent.
+ */
+function queryList(url: URL, name: string, allowed: readonly string[]): Set<string> | null {
+  const raw = url.searchParams.getAll(name);
+  if (raw.length === 0) return null;
+  const byLower = new Map(allowed.map((a) => [a.toLowerCase(), a]));
+  const out = new Set<string>();
+  for (const item of raw.flatMap((r) => r.split(','))) {
+    const canonical = byLower.get(item.trim().toLowerCase());
+    if (canonical === undefined) throw badRequest(`${name} must be a comma list of ${allowed.join(', ')}; got "${item}"`);
+    out.add(canonical);
+  }
+  return out;
+}
+
+/** GET /v1/connections?proto=...&state=...: which items to send. */
+function connectionFilter(url: URL): ConnectionFilter {
+  return { protos: queryList(url, 'proto', CONNECTION_PROTOS), states: queryList(url, 'state', CONNECTION_STATES) };
+}
+
 /** Credentials never leave the socket, whatever the daemon hands us (DESIGN §6). */
 function redactProxy(p: ProxyBody): ProxyBody {
   const out: ProxyBody = { ...p, http: p.http === null ? null : redact(p.http), https: p.https === null ? null : redact(p.https) };
@@ -204,7 +230,15 @@ function routes(api: DaemonApi, opts: Required<ControlServerOptions>): Route[] {
       },
     },
     { pattern: /^\/v1\/leases$/, methods: { GET: json(() => api.leases()) } },
-    { pattern: /^\/v1\/connections$/, methods: { GET: json(() => api.connections()) } },
+    {
+      pattern: /^\/v1\/connections$/,
+      methods: {
+        GET: async (_req, res, _p, url) => {
+          const filter = connectionFilter(url);
+          await sendJsonArray(res, api.connections(filter), (c) => connectionMatches(filter, c));
+        },
+      },
+    },
     {
       pattern: /^\/v1\/diagnose\/dns$/,
       methods: {

@@ -103,17 +103,55 @@ export interface Lease {
   expiresAt: string;
 }
 
-/** GET /v1/connections items: one guest flow and its host socket. */
+/**
+ * GET /v1/connections items: one guest flow and its host socket. The query
+ * may narrow the list: `?proto=tcp,udp` and `?state=ESTABLISHED,TIME-WAIT`
+ * (comma lists, case-insensitive; a state must be one of CONNECTION_STATES).
+ */
 export interface Connection {
   proto: 'tcp' | 'udp' | 'icmp';
   /** "IP:PORT" on the guest side. */
   guest: string;
   /** "IP:PORT" of the real destination (or the forward's host side). */
   remote: string;
-  /** TCP state name (RFC 9293 §3.3.2) or "open" for UDP/ICMP flows. */
+  /** One of CONNECTION_STATES. */
   state: string;
   bytesIn: number;
   bytesOut: number;
+}
+
+export const CONNECTION_PROTOS: readonly Connection['proto'][] = ['tcp', 'udp', 'icmp'];
+
+/**
+ * Every `state` a Connection can have: the TCP states of RFC 9293 §3.3.2,
+ * CONNECTING while the host socket's connect runs, and for UDP "connected"
+ * (one destination so far) or "full-cone" (any host may answer).
+ */
+export const CONNECTION_STATES: readonly string[] = [
+  'CLOSED',
+  'LISTEN',
+  'SYN-SENT',
+  'SYN-RECEIVED',
+  'ESTABLISHED',
+  'FIN-WAIT-1',
+  'FIN-WAIT-2',
+  'CLOSING',
+  'TIME-WAIT',
+  'CLOSE-WAIT',
+  'LAST-ACK',
+  'CONNECTING',
+  'connected',
+  'full-cone',
+];
+
+/** What GET /v1/connections?proto=...&state=... asks for; null: any. */
+export interface ConnectionFilter {
+  protos: ReadonlySet<string> | null;
+  states: ReadonlySet<string> | null;
+}
+
+export function connectionMatches(f: ConnectionFilter, c: Connection): boolean {
+  return (f.protos === null || f.protos.has(c.proto)) && (f.states === null || f.states.has(c.state));
 }
 
 /** GET /v1/diagnose/dns?name=N[&type=A|AAAA]: the daemon's own DNS answer (hnet diagnose). */
@@ -149,7 +187,14 @@ export interface DaemonApi {
   getProxy(): ProxyBody;
   putProxy(p: ProxyUpdate): Promise<ProxyBody>;
   leases(): Lease[];
-  connections(): Connection[];
+  /**
+   * Every flow, read as the iteration reaches it: the server pulls a slice per
+   * event-loop turn, so the items must not depend on being read in one turn.
+   * `filter` lets the daemon skip what will not be sent without describing it
+   * (10 000 TIME-WAIT entries behind `?state=ESTABLISHED`); the server applies
+   * it again, so an implementation may ignore it.
+   */
+  connections(filter?: ConnectionFilter): Iterable<Connection>;
   counters(): Record<string, number>;
   /**
    * Optional: values that go up and down (open flows, queued bytes), dotted

@@ -618,15 +618,31 @@ export class TcpNat {
     if (st.lostRetransmits) this.counters.inc('tcp.lost_retransmits', st.lostRetransmits);
   }
 
-  connections(): Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
-    const out: Array<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> = [];
-    for (const f of this.flows.all()) {
-      out.push({ proto: 'tcp', guest: `${ipv4ToString(f.guestIp)}:${f.guestPort}`, remote: `${ipv4ToString(f.dstIp)}:${f.dstPort}`, state: f.state === 'connecting' ? 'CONNECTING' : f.sock.state, bytesIn: f.bytesIn, bytesOut: f.bytesOut });
+  /**
+   * The flows and TIME-WAIT entries of the moment of the first pull, each
+   * described as the iteration reaches it: the control server reads this a
+   * slice per event-loop turn, and the live lists change between turns (an
+   * entry that expires is unlinked, which would end a walk of the list).
+   * With `states`, what is in no other state is skipped undescribed.
+   */
+  *connections(states: ReadonlySet<string> | null = null): Generator<{ proto: 'tcp'; guest: string; remote: string; state: string; bytesIn: number; bytesOut: number }> {
+    const flows = [...this.flows.all()];
+    const waiting = states === null || states.has(TcpState.TIME_WAIT) ? [...this.timeWait.entries()] : [];
+    // A listing has few distinct addresses and may have 100 000 entries.
+    const ipText = new Map<Ipv4, string>();
+    const at = (ip: Ipv4, port: number) => {
+      let text = ipText.get(ip);
+      if (text === undefined) ipText.set(ip, (text = ipv4ToString(ip)));
+      return `${text}:${port}`;
+    };
+    for (const f of flows) {
+      const state = f.state === 'connecting' ? 'CONNECTING' : f.sock.state;
+      if (states !== null && !states.has(state)) continue;
+      yield { proto: 'tcp', guest: at(f.guestIp, f.guestPort), remote: at(f.dstIp, f.dstPort), state, bytesIn: f.bytesIn, bytesOut: f.bytesOut };
     }
-    for (const e of this.timeWait.entries()) {
-      out.push({ proto: 'tcp', guest: `${ipv4ToString(e.guestIp)}:${e.guestPort}`, remote: `${ipv4ToString(e.dstIp)}:${e.dstPort}`, state: TcpState.TIME_WAIT, bytesIn: e.bytesIn, bytesOut: e.bytesOut });
+    for (const e of waiting) {
+      yield { proto: 'tcp', guest: at(e.guestIp, e.guestPort), remote: at(e.dstIp, e.dstPort), state: TcpState.TIME_WAIT, bytesIn: e.bytesIn, bytesOut: e.bytesOut };
     }
-    return out;
   }
 
   closeAll(): void {

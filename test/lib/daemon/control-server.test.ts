@@ -13,7 +13,8 @@ import { silentLogger } from '../../../src/lib/daemon/log.js';
 import { startControlServer, PCAP_CONTENT_TYPE, type ControlServer } from '../../../src/lib/daemon/control-server.js';
 import { ControlClient } from '../../../src/lib/daemon/control-client.js';
 import { HnetError, UsageError } from '../../../src/lib/errors.js';
-import type { Connection, DaemonApi, Lease, PortForward, PortForwardRequest, Proto, ProxyBody, ProxyUpdate, StatusBody } from '../../../src/lib/daemon/control-types.js';
+import { CONNECTION_STATES, type Connection, type DaemonApi, type Lease, type PortForward, type PortForwardRequest, type Proto, type ProxyBody, type ProxyUpdate, type StatusBody } from '../../../src/lib/daemon/control-types.js';
+import { TcpState } from '../../../src/lib/socket/tcp/types.js';
 
 export class FakeDaemon implements DaemonApi {
   ports: PortForward[] = [];
@@ -263,6 +264,32 @@ describe('control API server and client', () => {
     it('round-trips GET /v1/leases and GET /v1/connections', async () => {
       expect(await client.leases()).to.deep.equal(fake.leaseList);
       expect(await client.connections()).to.deep.equal(fake.conns);
+    });
+
+    it('narrows GET /v1/connections by proto and state, case-insensitively', async () => {
+      const tcp = (port: number, state: string): Connection => ({ proto: 'tcp', guest: `192.168.65.2:${port}`, remote: '10.0.0.1:443', state, bytesIn: 0, bytesOut: 0 });
+      const udp: Connection = { proto: 'udp', guest: '192.168.65.2:5353', remote: '*', state: 'full-cone', bytesIn: 0, bytesOut: 0 };
+      fake.conns = [tcp(1, 'ESTABLISHED'), tcp(2, 'TIME-WAIT'), udp, tcp(3, 'CLOSE-WAIT'), tcp(4, 'TIME-WAIT')];
+      const ports = (cs: Connection[]) => cs.map((c) => c.guest.split(':')[1]);
+      expect(ports(await client.connections({ state: ['time-wait'] }))).to.deep.equal(['2', '4']);
+      expect(ports(await client.connections({ state: ['Established', 'CLOSE-WAIT'] }))).to.deep.equal(['1', '3']);
+      expect(ports(await client.connections({ proto: ['UDP'] }))).to.deep.equal(['5353']);
+      expect(ports(await client.connections({ proto: ['tcp'], state: ['FULL-CONE', 'ESTABLISHED'] }))).to.deep.equal(['1']);
+      const both = await raw(paths, 'GET', '/v1/connections?state=TIME-WAIT&state=established');
+      expect(ports(JSON.parse(both.body) as Connection[]), 'a repeated parameter adds to the list').to.deep.equal(['1', '2', '4']);
+    });
+
+    it('answers 400 naming the valid states to an unknown one', async () => {
+      const res = await raw(paths, 'GET', '/v1/connections?state=ESTABLISHD');
+      expect(res.status).to.equal(400);
+      const err = JSON.parse(res.body).error as { code: string; message: string };
+      expect(err.code).to.equal('HNET_BAD_REQUEST');
+      expect(err.message).to.contain('"ESTABLISHD"').and.contain('TIME-WAIT').and.contain('full-cone');
+      expect((await raw(paths, 'GET', '/v1/connections?proto=sctp')).status).to.equal(400);
+    });
+
+    it('lists every TCP state of the stack among the states a filter accepts', () => {
+      for (const state of Object.values(TcpState)) expect(CONNECTION_STATES).to.include(state);
     });
 
     it('serves /metrics as Prometheus text 0.0.4', async () => {

@@ -49,7 +49,7 @@ describe('TcpNat port-forward source ports', () => {
       expect(fin, 'the host end reaches the guest as a FIN').to.not.equal(undefined);
       fromGuest({ seq: 7001, ack: fin!.seq + 1, flags: TcpFlags.FIN | TcpFlags.ACK });
       await tick();
-      expect(nat.connections().map((c) => c.state)).to.deep.equal(['TIME-WAIT']);
+      expect([...nat.connections()].map((c) => c.state)).to.deep.equal(['TIME-WAIT']);
 
       advance(500);
       expect(nat.openToGuest(GUEST, GUEST_PORT, hostSocket()), 'half a second in TIME-WAIT: the port is not free').to.equal(false);
@@ -61,7 +61,7 @@ describe('TcpNat port-forward source ports', () => {
       expect(counters.snapshot()['tcp.time_wait_reused']).to.equal(1);
       await tick();
       expect(port.sent.filter((s) => s.flags === TcpFlags.SYN).map((s) => s.srcPort)).to.deep.equal([FORWARD_PORT]);
-      expect(nat.connections().map((c) => c.state)).to.deep.equal(['SYN-SENT']);
+      expect([...nat.connections()].map((c) => c.state)).to.deep.equal(['SYN-SENT']);
     } finally {
       nat.closeAll();
       scheduler.stop();

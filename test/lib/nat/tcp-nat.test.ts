@@ -53,7 +53,7 @@ describe('TcpNat, driven with guest segments', () => {
       const synAcks = port.sent.filter((x) => x.flags === (TcpFlags.SYN | TcpFlags.ACK));
       expect(synAcks.map((x) => x.ack), 'each SYN answered by its own flow').to.deep.equal([1001, 2001, 3001]);
       expect(nat.size).to.equal(3);
-      const listed = () => nat.connections().map((c) => c.guest.split(':')[0]).sort();
+      const listed = () => [...nat.connections()].map((c) => c.guest.split(':')[0]).sort();
       expect(listed()).to.deep.equal(['192.168.65.2', '192.168.65.3', '192.168.65.4']);
       const send = (i: number, off: number, text: string) => fromGuest({ seq: 1000 * (i + 1) + 1 + off, ack: synAcks[i].seq + 1, payload: Buffer.from(text) }, guests[i]);
       guests.forEach((_, i) => send(i, 0, `g${i}`));

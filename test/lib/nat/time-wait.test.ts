@@ -73,7 +73,7 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       expect(acks(h.port.sent), 'the guest\'s FIN is acknowledged').to.deep.equal([[sndNxt, ISN + 2]]);
       expect(h.nat.size, 'no flow left').to.equal(0);
       expect(h.nat.timeWaitCount).to.equal(1);
-      expect(h.nat.connections()).to.deep.equal([{ proto: 'tcp', guest: `192.168.65.2:${GUEST_PORT}`, remote: `192.168.65.1:${SERVICE_PORT}`, state: 'TIME-WAIT', bytesIn: 3, bytesOut: 0 }]);
+      expect([...h.nat.connections()]).to.deep.equal([{ proto: 'tcp', guest: `192.168.65.2:${GUEST_PORT}`, remote: `192.168.65.1:${SERVICE_PORT}`, state: 'TIME-WAIT', bytesIn: 3, bytesOut: 0 }]);
     });
     expect(closed.nat.timeWaitCount, 'closeAll clears it').to.equal(0);
   });
@@ -156,6 +156,31 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
     }, { timeWaitMs: 50 }, true);
   });
 
+  it('lists, across turns, the entries of the moment the listing began', async () => {
+    await withNat(async (h) => {
+      for (let i = 0; i < 3; i++) await toTimeWait(h, i);
+      const listing = h.nat.connections();
+      const first = listing.next();
+      expect(first.done).to.equal(false);
+      h.advance(60);
+      for (let i = 0; i < 200 && h.nat.timeWaitCount > 0; i++) await sleep(10);
+      expect(h.nat.timeWaitCount, 'all three expired while the listing was open').to.equal(0);
+      const rest = [...listing].map((c) => c.guest);
+      expect([first.value!.guest, ...rest]).to.deep.equal([0, 1, 2].map((i) => `192.168.65.2:${GUEST_PORT + i}`));
+      expect([...h.nat.connections()], 'a new listing sees none').to.deep.equal([]);
+    }, { timeWaitMs: 50 }, true);
+  });
+
+  it('lists only the states asked for', async () => {
+    await withNat(async (h) => {
+      await toTimeWait(h, 0);
+      await toTimeWait(h, 1);
+      const states = (only: string[]) => [...h.nat.connections(new Set(only))].map((c) => c.state);
+      expect(states(['ESTABLISHED'])).to.deep.equal([]);
+      expect(states(['ESTABLISHED', 'TIME-WAIT'])).to.deep.equal(['TIME-WAIT', 'TIME-WAIT']);
+    });
+  });
+
   it('keeps at most maxTimeWait entries, the oldest going first', async () => {
     await withNat(async (h) => {
       const first = await toTimeWait(h, 0);
@@ -163,7 +188,7 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       await toTimeWait(h, 2);
       expect(h.nat.timeWaitCount).to.equal(2);
       expect(h.counters.get('tcp.time_wait_overflow')).to.equal(1);
-      expect(h.nat.connections().map((c) => c.guest)).to.deep.equal([`192.168.65.2:${GUEST_PORT + 1}`, `192.168.65.2:${GUEST_PORT + 2}`]);
+      expect([...h.nat.connections()].map((c) => c.guest)).to.deep.equal([`192.168.65.2:${GUEST_PORT + 1}`, `192.168.65.2:${GUEST_PORT + 2}`]);
       h.port.sent = [];
       h.fromGuest({ seq: ISN + 1, ack: first, flags: F.FIN | F.ACK });
       expect(h.port.sent.map((s) => s.flags), 'the evicted one is unknown').to.deep.equal([F.RST]);
@@ -201,7 +226,7 @@ describe('TcpNat TIME-WAIT toward the guest', () => {
       h.fromGuest({ seq: ISN + 4, ack: sndNxt, flags: F.ACK | F.PSH, payload: Buffer.from('two') });
       h.fromGuest({ seq: ISN + 7, ack: sndNxt, flags: F.FIN | F.ACK });
       await tick();
-      expect(h.nat.connections().map((c) => c.state), 'in TIME-WAIT with "two" not written').to.deep.equal(['TIME-WAIT']);
+      expect([...h.nat.connections()].map((c) => c.state), 'in TIME-WAIT with "two" not written').to.deep.equal(['TIME-WAIT']);
       expect(h.nat.size).to.equal(1);
       expect(h.nat.timeWaitCount).to.equal(0);
       for (let i = 0; i < 5 && h.nat.size > 0; i++) {
