@@ -14,6 +14,7 @@
  */
 import type { Writable } from 'node:stream';
 import { HnetError } from '../errors.js';
+import { TcpState } from '../socket/tcp/types.js';
 
 export type Proto = 'tcp' | 'udp';
 export const PROTOS: readonly Proto[] = ['tcp', 'udp'];
@@ -123,26 +124,12 @@ export interface Connection {
 export const CONNECTION_PROTOS: readonly Connection['proto'][] = ['tcp', 'udp', 'icmp'];
 
 /**
- * Every `state` a Connection can have: the TCP states of RFC 9293 §3.3.2,
- * CONNECTING while the host socket's connect runs, and for UDP "connected"
+ * Every `state` a Connection can have: the TCP states of RFC 9293 §3.3.2
+ * (the stack's own names, a leaf module of constants), CONNECTING while the
+ * host socket's connect runs, and for UDP "connected"
  * (one destination so far) or "full-cone" (any host may answer).
  */
-export const CONNECTION_STATES: readonly string[] = [
-  'CLOSED',
-  'LISTEN',
-  'SYN-SENT',
-  'SYN-RECEIVED',
-  'ESTABLISHED',
-  'FIN-WAIT-1',
-  'FIN-WAIT-2',
-  'CLOSING',
-  'TIME-WAIT',
-  'CLOSE-WAIT',
-  'LAST-ACK',
-  'CONNECTING',
-  'connected',
-  'full-cone',
-];
+export const CONNECTION_STATES: readonly string[] = [...Object.values(TcpState), 'CONNECTING', 'connected', 'full-cone'];
 
 /** What GET /v1/connections?proto=...&state=... asks for; null: any. */
 export interface ConnectionFilter {

@@ -101,9 +101,8 @@ export class Scheduler {
       this.siftUp(t[SLOT]!);
     } else {
       t[AT] = at;
-      t[SLOT] = this.heap.length;
       this.heap.push(t);
-      this.siftUp(t[SLOT]);
+      this.siftUp(this.heap.length - 1); // places it, slot included
     }
     this.arm();
   }
