@@ -12,7 +12,8 @@
  * them 71-73).
  *
  * So a pool that drops slabs asks for a reclaim: RECLAIM_DELAY_MS later (one
- * for every request in that time), a full GC, then glibc's malloc_trim(0).
+ * for every request in that time), two full GCs, then glibc's malloc_trim(0)
+ * (reclaimMemory). An idle daemon asks for one too (idle-reclaim.ts).
  * At most one per RECLAIM_MIN_INTERVAL_MS, so bulk traffic that comes and
  * goes does not make the daemon collect over and over. The timer is unref'd:
  * it never keeps a process alive.
@@ -31,6 +32,8 @@ export const RECLAIM_MIN_INTERVAL_MS = 10_000;
 export class MemoryReclaim {
   /** Reclaims run so far. */
   runs = 0;
+  /** CPU time (µs, every thread) the reclaims took, which an idle watcher must not take for traffic. */
+  cpuMicros = 0;
   private timer: NodeJS.Timeout | null = null;
   private lastRun = -Infinity;
 
@@ -53,7 +56,10 @@ export class MemoryReclaim {
     this.timer = null;
     this.lastRun = Date.now();
     this.runs++;
+    const before = process.cpuUsage();
     this.reclaim();
+    const spent = process.cpuUsage(before);
+    this.cpuMicros += spent.user + spent.system;
   }
 }
 
@@ -75,8 +81,16 @@ export function fullGc(): boolean {
   return true;
 }
 
-/** Free what nothing references, then return malloc's free pages to the system. */
+/**
+ * Free what nothing references, then return malloc's free pages to the
+ * system. Two collections: part of what a collection finds unreachable is
+ * freed only by the next one (memory behind weak handles, such as closed
+ * sockets' wrappers, goes to their callbacks first). After 5 s of short
+ * connections and 9 s idle, one collection took RSS from 121 to 111 MiB and
+ * a second, 10 s later, to 70; two in a row went from 118 to 70 at once.
+ */
 export function reclaimMemory(): void {
+  fullGc();
   fullGc();
   mallocTrim();
 }
