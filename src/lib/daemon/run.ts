@@ -7,7 +7,8 @@ import { Daemon, type DaemonOptions, type DaemonSummary } from './daemon.js';
 import { HnetError } from '../errors.js';
 import { reapplyAliases } from '../host/alias-ops.js';
 import { run as hostRun } from '../host/exec.js';
-import { reclaimMemory } from '../reclaim.js';
+import { memoryReclaim, reclaimMemory } from '../reclaim.js';
+import { IdleReclaim } from '../idle-reclaim.js';
 import { setLoopIdleTimeMetrics } from '../phy/loop-metrics.js';
 import { tuneYoungGeneration, YoungGenerationKeeper } from './heap-tuning.js';
 
@@ -50,6 +51,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
   opts.log.debug('event loop idle-time metrics', { off: metricsOff });
   tuneYoungGeneration();
   const stopKeeper = new YoungGenerationKeeper().watch();
+  // Whatever the traffic left (short connections, expired TIME-WAIT entries) comes back once the daemon idles (idle-reclaim.ts).
+  const idleReclaims = daemon.counters.counter('memory.idle_reclaims');
+  const stopIdleReclaim = new IdleReclaim(memoryReclaim, undefined, () => idleReclaims.n++).watch();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -61,6 +65,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
         .catch((err) => opts.log.error('stop failed', { error: String(err) }))
         .finally(() => {
           stopKeeper();
+          stopIdleReclaim();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           resolve();
