@@ -6,8 +6,9 @@
  * collects, because V8 runs a full GC only when it allocates:
  * - short connections grow V8's heap (the young generation to its maximum,
  *   promoted flows in the old one). After 10 s of them a daemon held 119 MiB
- *   of RSS for as long as it stayed idle (74 at start); a full GC and
- *   malloc_trim brought it to 84.
+ *   of RSS through 30 s of idle (74 at start); a full GC and malloc_trim
+ *   brought it to 84. V8's own memory reducer gave such memory back only
+ *   now and then.
  * - TIME-WAIT entries expire 60 s after the host closed first, long after a
  *   pool's reclaim ran: after a mixed minute of traffic and 75 s idle, 111
  *   MiB; a full GC and malloc_trim brought it to 78.
