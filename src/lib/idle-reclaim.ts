@@ -13,11 +13,15 @@
  *   pool's reclaim ran: after a mixed minute of traffic and 75 s idle, 111
  *   MiB; a full GC and malloc_trim brought it to 78.
  *
- * So every CHECK_MS the watcher reads the process's CPU time and RSS. An
- * interval with under IDLE_CPU_SHARE of one CPU is idle. Once the daemon has
- * been idle for IDLE_SPELL_MS with RSS more than GROWTH_BYTES above the
- * lowest seen, it asks MemoryReclaim for a reclaim (two full GCs, then
- * malloc_trim; it spaces them itself).
+ * So every CHECK_MS the watcher reads how many frames the guests have sent
+ * and been sent, and the process's RSS. An interval with at most
+ * IDLE_FRAMES frames is idle (ARP, a DHCP renewal, an NTP poll). Once the
+ * daemon has been idle for IDLE_SPELL_MS with RSS more than GROWTH_BYTES
+ * above the lowest seen, it asks MemoryReclaim for a reclaim (two full GCs,
+ * then malloc_trim; it spaces them itself). The process's CPU time was the
+ * first measure of idleness, but an idle daemon's own collections (V8's
+ * memory reducer) used 0.2-2.6% of a CPU in some 5 s windows, which kept
+ * breaking the spell.
  *
  * The spell is long because giving memory back has a price when traffic
  * returns: V8 regrows its young generation and malloc its heap, page by
@@ -30,14 +34,13 @@
  * so each reclaim that frees less than GROWTH_BYTES / 2 doubles the wait
  * before the next idle one, from FIRST_BACKOFF_MS up to MAX_BACKOFF_MS; a
  * busy interval (new traffic, new garbage) or a reclaim that freed memory
- * resets it; the reclaims' own CPU time does not count as traffic. The timer
- * is unref'd.
+ * resets it. The timer is unref'd.
  */
 import type { MemoryReclaim } from './reclaim.js';
 
 export const CHECK_MS = 5000;
-/** Under 1% of one CPU over a check interval: nothing is flowing. */
-export const IDLE_CPU_SHARE = 0.01;
+/** At most this many frames in a check interval (20 a second): nothing is flowing. */
+export const IDLE_FRAMES = 100;
 /** Idle this long before the first reclaim of a spell. */
 export const IDLE_SPELL_MS = 30_000;
 export const GROWTH_BYTES = 8 * 1024 * 1024;
@@ -45,28 +48,23 @@ export const FIRST_BACKOFF_MS = 30_000;
 export const MAX_BACKOFF_MS = 15 * 60_000;
 
 export interface IdleProbes {
-  /** CPU time of the process so far, in microseconds (user + system). */
-  cpuMicros(): number;
+  /** Frames to and from the guests so far. */
+  frames(): number;
   /** Resident set size now, in bytes. */
   rssBytes(): number;
   /** Milliseconds on a monotonic clock. */
   now(): number;
 }
 
-const processProbes: IdleProbes = {
-  cpuMicros: () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  },
-  rssBytes: () => process.memoryUsage.rss(),
-  now: () => performance.now(),
-};
+/** The daemon's probes: its frame count, this process's RSS, performance.now(). */
+export function daemonProbes(frames: () => number): IdleProbes {
+  return { frames, rssBytes: () => process.memoryUsage.rss(), now: () => performance.now() };
+}
 
 export class IdleReclaim {
   /** Reclaims this watcher asked for. */
   requested = 0;
-  private lastCpu: number;
-  private lastReclaimCpu: number;
+  private lastFrames: number;
   private lastAt: number;
   /** The lowest RSS seen, from the start: traffic may begin before the first check. */
   private floor: number;
@@ -78,12 +76,11 @@ export class IdleReclaim {
   private idleFor = 0;
 
   constructor(
-    private readonly reclaim: Pick<MemoryReclaim, 'request' | 'runs' | 'cpuMicros'>,
-    private readonly probes: IdleProbes = processProbes,
+    private readonly reclaim: Pick<MemoryReclaim, 'request' | 'runs'>,
+    private readonly probes: IdleProbes,
     private readonly onRequest: () => void = () => undefined,
   ) {
-    this.lastCpu = probes.cpuMicros();
-    this.lastReclaimCpu = reclaim.cpuMicros;
+    this.lastFrames = probes.frames();
     this.lastAt = probes.now();
     this.floor = probes.rssBytes();
   }
@@ -91,12 +88,10 @@ export class IdleReclaim {
   /** One check (the watch() timer's tick; tests call it directly). */
   check(): void {
     const now = this.probes.now();
-    const cpu = this.probes.cpuMicros();
+    const frames = this.probes.frames();
     const elapsed = now - this.lastAt;
-    // The reclaims' own collections are not traffic: left in, each would end the idle spell it ran in.
-    const share = (cpu - this.lastCpu - (this.reclaim.cpuMicros - this.lastReclaimCpu)) / 1000 / Math.max(1, elapsed);
-    this.lastCpu = cpu;
-    this.lastReclaimCpu = this.reclaim.cpuMicros;
+    const busy = frames - this.lastFrames > IDLE_FRAMES;
+    this.lastFrames = frames;
     this.lastAt = now;
     const rss = this.probes.rssBytes();
     this.floor = Math.min(this.floor, rss);
@@ -108,7 +103,7 @@ export class IdleReclaim {
       else this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(FIRST_BACKOFF_MS, this.backoffMs * 2));
       this.notBefore = now + this.backoffMs;
     }
-    if (share >= IDLE_CPU_SHARE) {
+    if (busy) {
       this.idleFor = 0;
       this.backoffMs = 0;
       this.notBefore = -Infinity;

@@ -32,8 +32,6 @@ export const RECLAIM_MIN_INTERVAL_MS = 10_000;
 export class MemoryReclaim {
   /** Reclaims run so far. */
   runs = 0;
-  /** CPU time (µs, every thread) the reclaims took, which an idle watcher must not take for traffic. */
-  cpuMicros = 0;
   private timer: NodeJS.Timeout | null = null;
   private lastRun = -Infinity;
 
@@ -56,10 +54,7 @@ export class MemoryReclaim {
     this.timer = null;
     this.lastRun = Date.now();
     this.runs++;
-    const before = process.cpuUsage();
     this.reclaim();
-    const spent = process.cpuUsage(before);
-    this.cpuMicros += spent.user + spent.system;
   }
 }
 

@@ -1,38 +1,31 @@
 /**
  * The idle reclaim (idle-reclaim.ts), on fake probes: it asks only after an
- * idle spell with RSS grown past the lowest seen, once per reclaim, backs off
- * when a reclaim frees little, starts over when traffic comes back, and does
- * not take a reclaim's own CPU time for traffic.
+ * idle spell (a few frames at most per check) with RSS grown past the lowest
+ * seen, once per reclaim, backs off when a reclaim frees little, and starts
+ * over when traffic comes back.
  */
 import { expect } from 'chai';
-import { CHECK_MS, FIRST_BACKOFF_MS, GROWTH_BYTES, IDLE_CPU_SHARE, IDLE_SPELL_MS, IdleReclaim, MAX_BACKOFF_MS } from '../../src/lib/idle-reclaim.js';
+import { CHECK_MS, FIRST_BACKOFF_MS, GROWTH_BYTES, IDLE_FRAMES, IDLE_SPELL_MS, IdleReclaim, MAX_BACKOFF_MS } from '../../src/lib/idle-reclaim.js';
 
 const MiB = 1024 * 1024;
 /** Idle checks before the spell is long enough. */
 const SPELL = IDLE_SPELL_MS / CHECK_MS;
 
-/** A process whose clock, CPU time and RSS the test moves, and a reclaim that counts requests and runs when told. */
+/** A daemon whose clock, frame count and RSS the test moves, and a reclaim that counts requests and runs when told. */
 function rig(startRss = 70 * MiB) {
-  const p = { now: 0, cpu: 0, rss: startRss };
+  const p = { now: 0, frames: 0, rss: startRss };
   const reclaim = {
     runs: 0,
-    cpuMicros: 0,
     asked: 0,
     request() {
       this.asked++;
     },
-    /** The reclaim runs, taking `cpuMs` of CPU. */
-    run(cpuMs = 0) {
-      this.runs++;
-      this.cpuMicros += cpuMs * 1000;
-      p.cpu += cpuMs * 1000;
-    },
   };
-  const idle = new IdleReclaim(reclaim, { now: () => p.now, cpuMicros: () => p.cpu, rssBytes: () => p.rss });
-  /** One check interval: `cpuShare` of one CPU used, RSS at `rss` when it is checked. */
-  const tick = (cpuShare: number, rss = p.rss) => {
+  const idle = new IdleReclaim(reclaim, { now: () => p.now, frames: () => p.frames, rssBytes: () => p.rss });
+  /** One check interval with `frames` frames to and from the guests, RSS at `rss` when it is checked. */
+  const tick = (frames: number, rss = p.rss) => {
     p.now += CHECK_MS;
-    p.cpu += cpuShare * CHECK_MS * 1000;
+    p.frames += frames;
     p.rss = rss;
     idle.check();
   };
@@ -42,23 +35,25 @@ function rig(startRss = 70 * MiB) {
   return { p, reclaim, idle, tick, idleTicks };
 }
 
+const BUSY = 50_000;
+
 describe('idle reclaim', () => {
   it('asks once the daemon has been idle for the whole spell after traffic grew RSS, not before', () => {
     const { reclaim, tick, idleTicks, idle } = rig();
-    tick(0.8, 120 * MiB);
-    tick(0.5, 121 * MiB);
+    tick(BUSY, 120 * MiB);
+    tick(BUSY, 121 * MiB);
     idleTicks(SPELL - 1);
     expect(reclaim.asked, 'the spell is not over').to.equal(0);
-    tick(IDLE_CPU_SHARE / 2);
+    tick(IDLE_FRAMES); // ARP, a DHCP renewal: still idle
     expect(reclaim.asked).to.equal(1);
     expect(idle.requested).to.equal(1);
   });
 
   it('starts the spell over when traffic comes back in it', () => {
     const { reclaim, tick, idleTicks } = rig();
-    tick(0.8, 120 * MiB);
+    tick(BUSY, 120 * MiB);
     idleTicks(SPELL - 1);
-    tick(IDLE_CPU_SHARE * 2); // a burst
+    tick(IDLE_FRAMES + 1); // a little traffic
     idleTicks(SPELL - 1);
     expect(reclaim.asked).to.equal(0);
     tick(0);
@@ -67,15 +62,15 @@ describe('idle reclaim', () => {
 
   it('measures growth from the RSS it started with, even when traffic begins before its first check', () => {
     const { reclaim, tick, idleTicks } = rig(72 * MiB);
-    tick(0.9, 110 * MiB);
-    tick(0.9, 115 * MiB);
+    tick(BUSY, 110 * MiB);
+    tick(BUSY, 115 * MiB);
     idleTicks(SPELL);
     expect(reclaim.asked).to.equal(1);
   });
 
   it('does not ask while RSS is within GROWTH_BYTES of the lowest seen', () => {
     const { reclaim, tick, idleTicks } = rig();
-    tick(0.5, 70 * MiB + GROWTH_BYTES);
+    tick(BUSY, 70 * MiB + GROWTH_BYTES);
     idleTicks(SPELL * 3);
     expect(reclaim.asked).to.equal(0);
     tick(0, 70 * MiB + GROWTH_BYTES + 1);
@@ -84,37 +79,27 @@ describe('idle reclaim', () => {
 
   it('asks once until that reclaim has run, then again if it freed memory and more is left', () => {
     const { reclaim, tick, idleTicks } = rig();
-    tick(0.5, 130 * MiB);
+    tick(BUSY, 130 * MiB);
     idleTicks(SPELL + 3);
     expect(reclaim.asked, 'the reclaim has not run yet').to.equal(1);
-    reclaim.run();
+    reclaim.runs++;
     tick(0, 100 * MiB); // freed 30 MiB, still 30 above the floor
     expect(reclaim.asked).to.equal(2);
-    reclaim.run();
+    reclaim.runs++;
     idleTicks(SPELL * 2, 72 * MiB);
     expect(reclaim.asked, 'back near the floor').to.equal(2);
   });
 
-  it('does not take the reclaim\'s own CPU time for traffic', () => {
-    const { reclaim, tick, idleTicks } = rig();
-    tick(0.5, 130 * MiB);
-    idleTicks(SPELL);
-    expect(reclaim.asked).to.equal(1);
-    reclaim.run(CHECK_MS * IDLE_CPU_SHARE * 3); // two full GCs of a large heap: 3% of the interval
-    tick(0, 100 * MiB);
-    expect(reclaim.asked, 'still the same idle spell').to.equal(2);
-  });
-
   it('backs off, doubling, while reclaims free little, and starts over when traffic returns', () => {
     const { p, reclaim, tick, idleTicks } = rig();
-    tick(0.5, 120 * MiB); // 1000 open connections: memory really in use
+    tick(BUSY, 120 * MiB); // 1000 open connections: memory really in use
     const askedAt: number[] = [];
     for (let i = 0; i < 400; i++) {
       const before = reclaim.asked;
       tick(0);
       if (reclaim.asked > before) {
         askedAt.push(p.now);
-        reclaim.run(10); // runs before the next check and frees nothing
+        reclaim.runs++; // runs before the next check and frees nothing
       }
     }
     const gaps = askedAt.slice(1).map((t, i) => t - askedAt[i]!);
@@ -122,7 +107,7 @@ describe('idle reclaim', () => {
     expect(gaps.slice(0, 4)).to.deep.equal([FIRST_BACKOFF_MS + CHECK_MS, 2 * FIRST_BACKOFF_MS + CHECK_MS, 4 * FIRST_BACKOFF_MS + CHECK_MS, 8 * FIRST_BACKOFF_MS + CHECK_MS]);
     expect(Math.max(...gaps), 'capped').to.be.at.most(MAX_BACKOFF_MS + 2 * CHECK_MS);
     const asked = reclaim.asked;
-    tick(0.5);
+    tick(BUSY);
     idleTicks(SPELL - 1);
     expect(reclaim.asked, 'a new spell: not before it is over').to.equal(asked);
     tick(0);

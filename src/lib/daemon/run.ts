@@ -8,7 +8,7 @@ import { HnetError } from '../errors.js';
 import { reapplyAliases } from '../host/alias-ops.js';
 import { run as hostRun } from '../host/exec.js';
 import { memoryReclaim, reclaimMemory } from '../reclaim.js';
-import { IdleReclaim } from '../idle-reclaim.js';
+import { IdleReclaim, daemonProbes } from '../idle-reclaim.js';
 import { setLoopIdleTimeMetrics } from '../phy/loop-metrics.js';
 import { tuneYoungGeneration, YoungGenerationKeeper } from './heap-tuning.js';
 
@@ -52,8 +52,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
   tuneYoungGeneration();
   const stopKeeper = new YoungGenerationKeeper().watch();
   // Whatever the traffic left (short connections, expired TIME-WAIT entries) comes back once the daemon idles (idle-reclaim.ts).
-  const idleReclaims = daemon.counters.counter('memory.idle_reclaims');
-  const stopIdleReclaim = new IdleReclaim(memoryReclaim, undefined, () => idleReclaims.n++).watch();
+  const [idleReclaims, rxFrames, txFrames] = ['memory.idle_reclaims', 'rx.frames', 'tx.frames'].map((n) => daemon.counters.counter(n));
+  const stopIdleReclaim = new IdleReclaim(memoryReclaim, daemonProbes(() => rxFrames!.n + txFrames!.n), () => idleReclaims!.n++).watch();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
