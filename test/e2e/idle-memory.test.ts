@@ -6,11 +6,12 @@
  * About a minute: the watcher first waits out its 30 s idle spell.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetns, requireRoot, run, spawnDaemon, useCleanup, type DaemonProcess, type Netns } from './harness/index.js';
+import { createNetns, requireRoot, rssKiB, spawnDaemon, useCleanup, type DaemonProcess, type Netns } from './harness/index.js';
 import { blastServer, expectedSha256, type BlastServer } from './blast-server.js';
+import { ControlClient } from '../../src/lib/daemon/control-client.js';
+import { homePaths } from '../../src/lib/daemon/home.js';
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), 'tools');
 const GATEWAY = '192.168.65.1';
@@ -20,15 +21,7 @@ const MiB = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-async function counters(d: DaemonProcess): Promise<Record<string, number>> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--no-warnings', 'bin/dev.js', 'status', '--json', '--home', d.home]);
-  return (JSON.parse(stdout) as { counters: Record<string, number> }).counters;
-}
+const rssBytes = (pid: number) => rssKiB(pid) * 1024;
 
 describe('e2e: an idle daemon gives back the memory traffic grew', function () {
   this.timeout(180_000);
@@ -64,8 +57,8 @@ describe('e2e: an idle daemon gives back the memory traffic grew', function () {
       await sleep(1000);
       now = rssBytes(daemon.pid);
     }
-    const c = await counters(daemon);
-    expect(c['memory.idle_reclaims'] ?? 0, 'idle reclaims asked for').to.be.at.least(1);
+    const { counters } = await new ControlClient(homePaths(daemon.home)).status();
+    expect(counters['memory.idle_reclaims'] ?? 0, 'idle reclaims asked for').to.be.at.least(1);
     expect(now / MiB, `RSS after the idle reclaim (before the traffic ${(before / MiB).toFixed(1)} MiB, after it ${(busy / MiB).toFixed(1)})`).to.be.lessThan((before + grown / 2) / MiB);
   });
 });

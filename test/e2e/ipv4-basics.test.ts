@@ -5,10 +5,9 @@
  * corp network, and the corp route is checked before anything is sent there.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCorpNetwork, createNetns, requireRoot, run, spawnDaemon, udpEchoServer, useCleanup, assertRoutedVia, type CorpNetwork, type DaemonProcess, type Netns, type UdpEchoServer } from './harness/index.js';
+import { createCorpNetwork, createNetns, requireRoot, rssKiB, run, spawnDaemon, udpEchoServer, useCleanup, assertRoutedVia, type CorpNetwork, type DaemonProcess, type Netns, type UdpEchoServer } from './harness/index.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const TOOLS = join(dirname(fileURLToPath(import.meta.url)), 'tools');
@@ -16,11 +15,6 @@ const GATEWAY = '192.168.65.1';
 const HOST = '192.168.65.254';
 const GUEST = '192.168.65.2';
 const GATEWAY_MAC = '02:68:6e:65:74:01';
-
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
 
 async function udpProbe(ns: Netns, host: string, port: number, size: number): Promise<{ ok?: boolean; echoed?: boolean; error?: string; bytes?: number }> {
   const { stdout } = await ns.exec(process.execPath, [join(TOOLS, 'udp-probe.mjs'), host, String(port), String(size), '4000']);

@@ -8,11 +8,10 @@
  * Every suite runs at MTU 1500 and 65520.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type AddressInfo } from 'node:net';
-import { assertRoutedVia, createCorpNetwork, createNetns, httpServer, requireRoot, run, spawnDaemon, useCleanup, type CorpNetwork, type DaemonProcess, type Netns, type TestHttpServer } from './harness/index.js';
+import { assertRoutedVia, createCorpNetwork, createNetns, httpServer, requireRoot, rssKiB, run, spawnDaemon, useCleanup, type CorpNetwork, type DaemonProcess, type Netns, type TestHttpServer } from './harness/index.js';
 import { blastServer, expectedSha256, type BlastServer } from './blast-server.js';
 import { ControlClient } from '../../src/lib/daemon/control-client.js';
 import { homePaths } from '../../src/lib/daemon/home.js';
@@ -24,11 +23,6 @@ const GUEST = '192.168.65.2';
 const MiB = 1024 * 1024;
 /** Bulk transfer size; HNET_E2E_BULK_MIB overrides it for quick local runs. */
 const BULK = Number(process.env.HNET_E2E_BULK_MIB ?? 256) * MiB;
-
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
 
 async function tool(ns: Netns, args: string[], timeoutMs = 300_000): Promise<Record<string, unknown>> {
   const { stdout } = await ns.exec(process.execPath, [join(TOOLS, 'tcp-tool.mjs'), ...args], { timeoutMs });

@@ -52,8 +52,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
   tuneYoungGeneration();
   const stopKeeper = new YoungGenerationKeeper().watch();
   // Whatever the traffic left (short connections, expired TIME-WAIT entries) comes back once the daemon idles (idle-reclaim.ts).
-  const [idleReclaims, rxFrames, txFrames] = ['memory.idle_reclaims', 'rx.frames', 'tx.frames'].map((n) => daemon.counters.counter(n));
-  const stopIdleReclaim = new IdleReclaim(memoryReclaim, daemonProbes(() => rxFrames!.n + txFrames!.n), () => idleReclaims!.n++).watch();
+  const rxFrames = daemon.counters.counter('rx.frames');
+  const txFrames = daemon.counters.counter('tx.frames');
+  const idleReclaims = daemon.counters.counter('memory.idle_reclaims');
+  const stopIdleReclaim = new IdleReclaim(memoryReclaim, daemonProbes(() => rxFrames.n + txFrames.n), () => idleReclaims.n++).watch();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
