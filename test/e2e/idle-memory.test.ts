@@ -49,16 +49,21 @@ describe('e2e: an idle daemon gives back the memory traffic grew', function () {
     const busy = rssBytes(daemon.pid);
     const grown = busy - before;
     expect(grown / MiB, `RSS grown by the connections (before ${(before / MiB).toFixed(1)} MiB, after ${(busy / MiB).toFixed(1)}): nothing to give back otherwise`).to.be.greaterThan(16);
-    let now = busy;
     // The watcher waits out a 30 s idle spell, checking every 5 s, and the reclaim follows 1 s after it asks.
-    // Only /proc is read meanwhile: a status request every second is work that could keep the daemon from idling.
+    // Wait for both the count and the fall: V8's own memory reducer may take RSS below the mark first
+    // (seen 20 s after the traffic, 190 to 175 MiB, before the spell ended). Status requests do not
+    // break the spell: idle is counted in guest frames, and the API is not a guest.
+    const client = new ControlClient(homePaths(daemon.home));
+    const mark = before + grown / 2;
     const deadline = Date.now() + 75_000;
-    while (Date.now() < deadline && now >= before + grown / 2) {
+    let now = busy;
+    let idleReclaims = 0;
+    while (Date.now() < deadline && (now >= mark || idleReclaims < 1)) {
       await sleep(1000);
       now = rssBytes(daemon.pid);
+      idleReclaims = (await client.status()).counters['memory.idle_reclaims'] ?? 0;
     }
-    const { counters } = await new ControlClient(homePaths(daemon.home)).status();
-    expect(counters['memory.idle_reclaims'] ?? 0, 'idle reclaims asked for').to.be.at.least(1);
-    expect(now / MiB, `RSS after the idle reclaim (before the traffic ${(before / MiB).toFixed(1)} MiB, after it ${(busy / MiB).toFixed(1)})`).to.be.lessThan((before + grown / 2) / MiB);
+    expect(idleReclaims, 'idle reclaims asked for').to.be.at.least(1);
+    expect(now / MiB, `RSS after the idle reclaim (before the traffic ${(before / MiB).toFixed(1)} MiB, after it ${(busy / MiB).toFixed(1)})`).to.be.lessThan(mark / MiB);
   });
 });
