@@ -37,8 +37,18 @@
  *
  * Polling is a self-renewing setImmediate: while one is pending, libuv polls
  * with a zero timeout, and new I/O runs on the next turn. `maxMs` 0 disables it.
+ *
+ * The window counts the time the poll ran, not the time that passed: a tick
+ * that comes more than STALL_MS after the one before did not run in between
+ * (the thread was preempted, or the hypervisor took the vCPU: on the bench
+ * machine a running vCPU loses 1300-2300 stretches of 20-50 us a second,
+ * steps-2026-12-07.md), and that stretch moves the window's end on. Without
+ * it one such stretch ends the window early, and an input that comes in the
+ * rest of it finds the daemon asleep and pays a wake-up.
  */
 const START_MS = 0.01;
+/** A loop turn with nothing to do takes 1-3 us; a gap longer than this between two ticks was not spent polling. */
+export const STALL_MS = 0.01;
 
 /** How often (ms) the preemption count is compared with the turns answered. */
 export const CONTENTION_CHECK_MS = 100;
@@ -52,6 +62,8 @@ export interface BusyPollContention {
   preemptions?: () => number;
   /** Bumped once per check interval found contended (busy_poll.paused_contended). */
   paused?: { n: number };
+  /** Bumped for each stall that moved a window's end on (busy_poll.stalls): see STALL_MS. */
+  stalls?: { n: number };
 }
 
 /** The longest window by default: covers a loopback reply on a virtualised host; at most this much CPU per idle period. */
@@ -62,6 +74,8 @@ export class BusyPoll {
   window = 0;
   private idleSince = -1;
   private until = 0;
+  /** When the poll last ran (idle() or a tick): a longer gap to the next tick was not polled. */
+  private lastRan = 0;
   private polling = false;
   private bulkTurn = false;
   /** bulk() calls so far, and their count when the current poll began. */
@@ -76,6 +90,7 @@ export class BusyPoll {
   private preemptionsAtCheck = 0;
   private readonly preemptions: () => number;
   private readonly paused: { n: number };
+  private readonly stalls: { n: number };
 
   constructor(
     readonly maxMs: number,
@@ -85,6 +100,7 @@ export class BusyPoll {
   ) {
     this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
     this.paused = contention.paused ?? { n: 0 };
+    this.stalls = contention.stalls ?? { n: 0 };
   }
 
   /** Everything pending was answered at `now`: poll for the current window before blocking. */
@@ -99,6 +115,7 @@ export class BusyPoll {
     }
     if (this.contended) return;
     this.until = now + this.window;
+    this.lastRan = now;
     if (this.window > 0 && !this.polling) {
       this.polling = true;
       this.bulkMovesAtPoll = this.bulkMoves;
@@ -154,7 +171,14 @@ export class BusyPoll {
   }
 
   private readonly tick = (): void => {
-    if (this.bulkMoves === this.bulkMovesAtPoll && this.clock() < this.until) this.defer(this.tick);
+    const now = this.clock();
+    const gap = now - this.lastRan;
+    this.lastRan = now;
+    if (gap > STALL_MS) {
+      this.until += gap;
+      this.stalls.n++;
+    }
+    if (this.bulkMoves === this.bulkMovesAtPoll && now < this.until) this.defer(this.tick);
     else this.polling = false;
   };
 }

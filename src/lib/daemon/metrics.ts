@@ -47,6 +47,7 @@ const KNOWN_HELP: Record<string, string> = {
   hnet_bytes_out_total: 'Bytes sent to guests',
   hnet_tcp_flows_total: 'TCP flows opened',
   hnet_udp_flows_total: 'UDP flows opened',
+  hnet_busy_poll_stalls_total: 'Busy-poll windows moved on because the daemon did not run between two polls (preempted, or the vCPU taken)',
   hnet_memory_idle_reclaims_total: 'Memory reclaims (full GCs, malloc_trim) asked for after the daemon idled with grown RSS',
 };
 

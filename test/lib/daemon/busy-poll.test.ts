@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BusyPoll, CONTENTION_CHECK_MS } from '../../../src/lib/daemon/busy-poll.js';
+import { BusyPoll, CONTENTION_CHECK_MS, STALL_MS } from '../../../src/lib/daemon/busy-poll.js';
 import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
 
 /**
@@ -10,11 +10,13 @@ function harness(maxUs: number) {
   let clock = 0;
   let preemptions = 0;
   const paused = { n: 0 };
+  const stalls = { n: 0 };
   const queue: Array<() => void> = [];
-  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), { preemptions: () => preemptions, paused });
+  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), { preemptions: () => preemptions, paused, stalls });
   return {
     bp,
     paused,
+    stalls,
     preempted: (n: number) => (preemptions += n),
     advanceUs: (us: number) => (clock += us / 1000),
     now: () => clock,
@@ -60,6 +62,39 @@ describe('BusyPoll', () => {
     }
     expect(ticks, 'four 5 us turns inside the 20 us window and the one that ends it').to.equal(5);
     expect(h.pending()).to.equal(0);
+  });
+
+  it('counts the time it polled, not the time that passed: a stall between two ticks moves the window on', () => {
+    const h = harness(50);
+    h.bp.window = 0.02;
+    h.bp.idle(h.now());
+    let ticks = 0;
+    let polledUs = 0;
+    while (h.step()) {
+      ticks++;
+      // The third turn comes 40 us late: the vCPU was taken, or the thread preempted.
+      const step = ticks === 3 ? 40 : 5;
+      h.advanceUs(step);
+      if (step === 5) polledUs += step;
+      if (ticks > 100) break;
+    }
+    expect(ticks, 'the 40 us stall is not part of the 20 us window: as many 5 us turns as without it, and one more').to.equal(6);
+    expect(polledUs).to.equal(25);
+    expect(h.stalls.n, 'one stall counted').to.equal(1);
+  });
+
+  it('counts a gap up to STALL_MS between ticks as polling', () => {
+    const h = harness(50);
+    h.bp.window = 0.02;
+    h.bp.idle(h.now());
+    let ticks = 0;
+    while (h.step()) {
+      ticks++;
+      h.advanceUs(STALL_MS * 1000); // slow turns, but not stalls
+      if (ticks > 100) break;
+    }
+    expect(ticks, 'two 10 us turns fill the 20 us window, and the third ends it').to.equal(3);
+    expect(h.stalls.n).to.equal(0);
   });
 
   it('does not poll after a turn that moved bulk data, and polls again after the next ordinary turn', () => {
@@ -212,7 +247,11 @@ describe('BusyPoll', () => {
       await loopTurns(10); // the flush runs, idle() opens the window, the poll turns with the loop
       const during = turns;
       expect(during, 'the frozen clock never leaves the window: the loop keeps turning').to.be.greaterThan(3);
-      clock += 1;
+      // 5 us a turn (a larger step would be a stall, which moves the window on) until past the 50 us window.
+      for (let i = 0; i < 12; i++) {
+        clock += 0.005;
+        await loopTurns(1);
+      }
       await loopTurns(3);
       const after = turns;
       await loopTurns(10);
