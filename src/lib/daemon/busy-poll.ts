@@ -57,6 +57,7 @@ export const CONTENDED_PER_TURN = 0.1;
 /** ...and at least this many times in the check interval (sparse traffic proves nothing). */
 export const CONTENDED_MIN_PREEMPTIONS = 20;
 
+/** How the poll learns it lost the CPU, and where it counts what it did about it. */
 export interface BusyPollContention {
   /** Involuntary context switches of this process so far (getrusage ru_nivcsw). */
   preemptions?: () => number;

@@ -90,10 +90,12 @@ export class Daemon {
 
   constructor(readonly opts: DaemonOptions) {
     const busyPollUs = opts.busyPollUs ?? DEFAULT_BUSY_POLL_US;
-    if (busyPollUs > 0) this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now(), undefined, {
+    if (busyPollUs > 0) {
+      this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now(), undefined, {
         paused: this.counters.counter('busy_poll.paused_contended'),
         stalls: this.counters.counter('busy_poll.stalls'),
       });
+    }
     this.iface = new Interface(opts.cfg, this.counters);
     this.switch = new L2Switch(opts.cfg.gatewayMac, this.counters);
     const clock = () => this.scheduler.now();
