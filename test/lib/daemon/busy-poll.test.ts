@@ -27,6 +27,14 @@ function harness(maxUs: number) {
       return fn !== undefined;
     },
     pending: () => queue.length,
+    /** Open a `windowUs` window at the current time and run its ticks, each turn taking `turnUs(tick)`; returns the ticks run. */
+    pollFor(windowUs: number, turnUs: (tick: number) => number): number {
+      this.bp.window = windowUs / 1000;
+      this.bp.idle(clock);
+      let ticks = 0;
+      while (this.step() && ticks <= 100) clock += turnUs(++ticks) / 1000;
+      return ticks;
+    },
   };
 }
 
@@ -52,29 +60,15 @@ describe('BusyPoll', () => {
 
   it('keeps the loop turning for the window after idle, then lets it block', () => {
     const h = harness(50);
-    h.bp.window = 0.02;
-    h.bp.idle(h.now());
-    let ticks = 0;
-    while (h.step()) {
-      ticks++;
-      h.advanceUs(5);
-      if (ticks > 100) break;
-    }
+    const ticks = h.pollFor(20, () => 5);
     expect(ticks, 'four 5 us turns inside the 20 us window and the one that ends it').to.equal(5);
     expect(h.pending()).to.equal(0);
   });
 
   it('counts the time it polled, not the time that passed: a stall between two ticks moves the window on', () => {
     const h = harness(50);
-    h.bp.window = 0.02;
-    h.bp.idle(h.now());
-    let ticks = 0;
-    while (h.step()) {
-      ticks++;
-      // The third turn comes 40 us late: the vCPU was taken, or the thread preempted.
-      h.advanceUs(ticks === 3 ? 40 : 5);
-      if (ticks > 100) break;
-    }
+    // The third turn comes 40 us late: the vCPU was taken, or the thread preempted.
+    const ticks = h.pollFor(20, (tick) => (tick === 3 ? 40 : 5));
     // Without the stall: ticks at 0, 5, 10, 15 and the one at 20 that ends it (the test above).
     expect(ticks, 'the 40 us stall is not part of the 20 us window: ticks at 0, 5, 10, 50, 55 and the one at 60 that ends it').to.equal(6);
     expect(h.stalls.n, 'one stall counted').to.equal(1);
@@ -82,14 +76,7 @@ describe('BusyPoll', () => {
 
   it('counts a gap up to STALL_MS between ticks as polling', () => {
     const h = harness(50);
-    h.bp.window = 0.02;
-    h.bp.idle(h.now());
-    let ticks = 0;
-    while (h.step()) {
-      ticks++;
-      h.advanceUs(STALL_MS * 1000); // slow turns, but not stalls
-      if (ticks > 100) break;
-    }
+    const ticks = h.pollFor(20, () => STALL_MS * 1000); // slow turns, but not stalls
     expect(ticks, 'two 10 us turns fill the 20 us window, and the third ends it').to.equal(3);
     expect(h.stalls.n).to.equal(0);
   });
