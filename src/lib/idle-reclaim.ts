@@ -62,8 +62,6 @@ export function daemonProbes(frames: () => number): IdleProbes {
 }
 
 export class IdleReclaim {
-  /** Reclaims this watcher asked for. */
-  requested = 0;
   private lastFrames: number;
   private lastAt: number;
   /** The lowest RSS seen, from the start: traffic may begin before the first check. */
@@ -78,7 +76,8 @@ export class IdleReclaim {
   constructor(
     private readonly reclaim: Pick<MemoryReclaim, 'request' | 'runs'>,
     private readonly probes: IdleProbes,
-    private readonly onRequest: () => void = () => undefined,
+    /** Bumped for each reclaim asked for (the daemon's memory.idle_reclaims). */
+    private readonly requests: { n: number } = { n: 0 },
   ) {
     this.lastFrames = probes.frames();
     this.lastAt = probes.now();
@@ -112,8 +111,7 @@ export class IdleReclaim {
     this.idleFor += elapsed;
     if (this.pending || this.idleFor < IDLE_SPELL_MS || now < this.notBefore || rss - this.floor <= GROWTH_BYTES) return;
     this.pending = { runs: this.reclaim.runs, rss };
-    this.requested++;
-    this.onRequest();
+    this.requests.n++;
     this.reclaim.request();
   }
 

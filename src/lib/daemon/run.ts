@@ -54,8 +54,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<StartResult> {
   // Whatever the traffic left (short connections, expired TIME-WAIT entries) comes back once the daemon idles (idle-reclaim.ts).
   const rxFrames = daemon.counters.counter('rx.frames');
   const txFrames = daemon.counters.counter('tx.frames');
-  const idleReclaims = daemon.counters.counter('memory.idle_reclaims');
-  const stopIdleReclaim = new IdleReclaim(memoryReclaim, daemonProbes(() => rxFrames.n + txFrames.n), () => idleReclaims.n++).watch();
+  const stopIdleReclaim = new IdleReclaim(memoryReclaim, daemonProbes(() => rxFrames.n + txFrames.n), daemon.counters.counter('memory.idle_reclaims')).watch();
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
