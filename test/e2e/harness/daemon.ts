@@ -13,7 +13,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onProcessExit, type Cleanup } from './env.js';
 
-/** A process's resident set size in KiB (/proc/PID/status VmRSS); NaN once it is gone. */
+/** A live process's resident set size in KiB (/proc/PID/status VmRSS; NaN when it has none, as a kernel thread; throws once the process is gone). */
 export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
