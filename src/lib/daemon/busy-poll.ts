@@ -57,7 +57,7 @@ export const CONTENDED_PER_TURN = 0.1;
 /** ...and at least this many times in the check interval (sparse traffic proves nothing). */
 export const CONTENDED_MIN_PREEMPTIONS = 20;
 
-/** How the poll learns it lost the CPU, and where it counts what it did about it. */
+/** How the poll learns it lost the CPU, and where it counts what it did about it and how its windows fared. */
 export interface BusyPollContention {
   /** Involuntary context switches of this process so far (getrusage ru_nivcsw). */
   preemptions?: () => number;
@@ -65,6 +65,15 @@ export interface BusyPollContention {
   paused?: { n: number };
   /** Bumped for each stall that moved a window's end on (busy_poll.stalls): see STALL_MS. */
   stalls?: { n: number };
+  /**
+   * The first input after each idle(), by how it was met: while the loop was
+   * still polling (hits: no sleep, no wake-up), after the loop blocked but
+   * within `maxMs` of idle (misses: a longer window would have caught it), or
+   * later (late: sparse traffic, no window would have).
+   */
+  hits?: { n: number };
+  misses?: { n: number };
+  late?: { n: number };
 }
 
 /** The longest window by default: covers a loopback reply on a virtualised host; at most this much CPU per idle period. */
@@ -92,6 +101,9 @@ export class BusyPoll {
   private readonly preemptions: () => number;
   private readonly paused: { n: number };
   private readonly stalls: { n: number };
+  private readonly hits: { n: number };
+  private readonly misses: { n: number };
+  private readonly late: { n: number };
 
   constructor(
     readonly maxMs: number,
@@ -102,6 +114,9 @@ export class BusyPoll {
     this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
     this.paused = contention.paused ?? { n: 0 };
     this.stalls = contention.stalls ?? { n: 0 };
+    this.hits = contention.hits ?? { n: 0 };
+    this.misses = contention.misses ?? { n: 0 };
+    this.late = contention.late ?? { n: 0 };
   }
 
   /** Everything pending was answered at `now`: poll for the current window before blocking. */
@@ -129,6 +144,9 @@ export class BusyPoll {
     if (this.idleSince < 0) return;
     const idleFor = now - this.idleSince;
     this.idleSince = -1;
+    if (this.polling) this.hits.n++;
+    else if (idleFor > this.maxMs) this.late.n++;
+    else this.misses.n++;
     if (idleFor > this.maxMs) {
       // Polled in vain (or would have been): shrink.
       this.window = this.window / 2 < START_MS ? 0 : this.window / 2;

@@ -11,12 +11,15 @@ function harness(maxUs: number) {
   let preemptions = 0;
   const paused = { n: 0 };
   const stalls = { n: 0 };
+  const outcomes = { hits: { n: 0 }, misses: { n: 0 }, late: { n: 0 } };
   const queue: Array<() => void> = [];
-  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), { preemptions: () => preemptions, paused, stalls });
+  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), { preemptions: () => preemptions, paused, stalls, ...outcomes });
   return {
     bp,
     paused,
     stalls,
+    /** hits, misses, late so far. */
+    outcomes: () => [outcomes.hits.n, outcomes.misses.n, outcomes.late.n],
     preempted: (n: number) => (preemptions += n),
     advanceUs: (us: number) => (clock += us / 1000),
     now: () => clock,
@@ -122,6 +125,39 @@ describe('BusyPoll', () => {
       windows.push(Math.round(h.bp.window * 1000));
     }
     expect(windows).to.deep.equal([20, 10, 0, 0]);
+  });
+
+  it('counts how each first input after an answer was met: polled, asleep within the maximum, or later', () => {
+    const h = harness(50);
+    h.bp.window = 0.02;
+    h.bp.idle(h.now());
+    h.step();
+    h.advanceUs(5);
+    h.bp.input(h.now()); // 5 us in, the poll still turning
+    expect(h.outcomes(), 'a hit').to.deep.equal([1, 0, 0]);
+    h.bp.idle(h.now());
+    while (h.step()) h.advanceUs(5); // the 20 us window runs out: the loop blocks
+    h.advanceUs(10);
+    h.bp.input(h.now());
+    expect(h.outcomes(), 'a miss: asleep, 30 us after the answer').to.deep.equal([1, 1, 0]);
+    h.bp.idle(h.now());
+    while (h.step()) h.advanceUs(5);
+    h.advanceUs(5000);
+    h.bp.input(h.now());
+    expect(h.outcomes(), 'late: 5 ms after the answer').to.deep.equal([1, 1, 1]);
+    h.advanceUs(5);
+    h.bp.input(h.now());
+    expect(h.outcomes(), 'only the first input after an answer counts').to.deep.equal([1, 1, 1]);
+  });
+
+  it('counts input after a bulk turn, which does not poll, as a miss', () => {
+    const h = harness(50);
+    h.bp.window = 0.02;
+    h.bp.bulk();
+    h.bp.idle(h.now());
+    h.advanceUs(5);
+    h.bp.input(h.now());
+    expect(h.outcomes()).to.deep.equal([0, 1, 0]);
   });
 
   it('is off with a maximum of 0', () => {
