@@ -79,7 +79,8 @@ async function environment(commit: string): Promise<Results['env']> {
 /**
  * Latency and connection rate (MTU 1500): every peer up at once with its own
  * host servers, then `rounds` rounds of sockperf and the connection tool,
- * peer after peer, each round starting with the next one; every value goes
+ * row by row with every peer back to back, each round starting with the next
+ * peer; every value goes
  * into `s` and into its round in `rrRounds`, for the per-round comparison.
  * Stops early (with a note) when the next round would end after `deadline`
  * (ms since the epoch).
@@ -116,28 +117,39 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
       const order = up.map((_, i) => up[(i + round - 1) % up.length]!);
       const thisRound: RoundSamples = {};
       rrRounds.push(thisRound);
+      const put = (p: PeerName, row: string, v: number) => {
+        addSample(s, row, p, v);
+        if (Number.isFinite(v)) (thisRound[row] ??= {})[p] = v;
+      };
+      // Row by row, every peer back to back: two peers' runs of one row are
+      // 2-8 s apart, not 7-20 s as when each peer ran all its rows in turn.
+      // This machine's slow phases last seconds and reach every forwarder
+      // (steps-2026-12-07.md), so the closer a pair, the more of a phase it shares.
+      const line = new Map<PeerName, string[]>();
       for (const { peer, srv } of order) {
-        const p = peer.name;
-        const put = (row: string, v: number) => {
-          addSample(s, row, p, v);
-          if (Number.isFinite(v)) (thisRound[row] ??= {})[p] = v;
-        };
         const lat = await latency(peer.ns, peer.hostTarget, srv.sockperfPort, secs, peer.daemonPid);
-        put('lat-p50', lat.p50);
-        put('lat-p99', lat.p99);
-        if (peer.daemonPid) put('cpu-rr', lat.cpuUsPerRoundTrip);
-        const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
-        put('conn-rate', rate);
-        if (peer.daemonPid) put('cpu-conn', cpuUsPerConnection);
-        const closing = await connRate(peer.ns, peer.hostTarget, srv.closingPort, secs, 16, peer.daemonPid, true);
-        put('conn-rate-close', closing.rate);
-        if (peer.daemonPid) put('cpu-conn-close', closing.cpuUsPerConnection);
-        log(`  ${p} latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs; ${rate.toFixed(0)} conn/s, ${closing.rate.toFixed(0)} conn/s with the host closing first`);
+        put(peer.name, 'lat-p50', lat.p50);
+        put(peer.name, 'lat-p99', lat.p99);
+        if (peer.daemonPid) put(peer.name, 'cpu-rr', lat.cpuUsPerRoundTrip);
+        line.set(peer.name, [`latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs`]);
       }
+      for (const { peer, srv } of order) {
+        const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
+        put(peer.name, 'conn-rate', rate);
+        if (peer.daemonPid) put(peer.name, 'cpu-conn', cpuUsPerConnection);
+        line.get(peer.name)!.push(`${rate.toFixed(0)} conn/s`);
+      }
+      for (const { peer, srv } of order) {
+        const closing = await connRate(peer.ns, peer.hostTarget, srv.closingPort, secs, 16, peer.daemonPid, true);
+        put(peer.name, 'conn-rate-close', closing.rate);
+        if (peer.daemonPid) put(peer.name, 'cpu-conn-close', closing.cpuUsPerConnection);
+        line.get(peer.name)!.push(`${closing.rate.toFixed(0)} conn/s with the host closing first`);
+      }
+      for (const [p, parts] of line) log(`  ${p} ${parts.join('; ')}`);
       done++;
     }
     const cut = done < rounds ? ` (of ${rounds}, to stay within the time budget)` : '';
-    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, after one unrecorded warm-up round each, measured peer after peer, each round starting with the next peer; medians, and round by round above.`);
+    notes.push(`Latency, connections and their CPU rows: ${done} rounds${cut} × ${secs} s with every peer up at once in its own namespace, after one unrecorded warm-up round each, each row measured for every peer back to back, each round starting with the next peer; medians, and round by round above.`);
   } finally {
     for (const { peer, srv } of up) {
       await srv.stop();
