@@ -326,8 +326,10 @@ export function emitTcp(repr: TcpRepr, buf: Buffer, offset: number, src: Ipv4, d
   const at = offset + headerLen;
   const p = repr.payload;
   if (!headerOnly) {
-    // Most segments sent are pure ACKs: skip the copy's argument checks and the .buffer getters (each a C++ call).
-    if (p.length > 0 && !(p.buffer === buf.buffer && p.byteOffset === buf.byteOffset + at)) p.copy(buf, at);
+    // Most segments sent are pure ACKs: skip the copy's argument checks. The
+    // offsets are compared first: .buffer is a call into V8's C++ runtime, and
+    // a payload from the send queue lies in a slab, never at this offset of `buf`.
+    if (p.length > 0 && !(p.byteOffset === buf.byteOffset + at && p.buffer === buf.buffer)) p.copy(buf, at);
     if (repr.payloadRest) {
       let pos = at + p.length;
       for (const part of repr.payloadRest) pos += part.copy(buf, pos);
