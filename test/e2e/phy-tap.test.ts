@@ -97,6 +97,9 @@ describe('tap transport (Linux, netns)', function () {
     });
     pinger.kill('SIGKILL');
     expect(echo.subarray(0, 6).equals(GHOST_MAC)).to.equal(true);
+    // Its own length, after the shorter ARP frames read into the same buffer: Ethernet header + IPv4 total length.
+    expect(echo.length).to.equal(14 + echo.readUInt16BE(16));
+    expect(echo.length).to.equal(14 + 20 + 8 + 56);
     const neigh = await ns.exec('ip', ['neigh', 'show', GHOST_IP, 'dev', name]);
     expect(neigh.stdout).to.contain('lladdr 02:68:6e:74:00:07');
     expect(link.stats.rxFrames).to.be.greaterThan(1);

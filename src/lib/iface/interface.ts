@@ -79,6 +79,13 @@ export class Interface {
   handlers: InterfaceHandlers = {};
   private readonly tx = Buffer.allocUnsafe(MAX_FRAME);
   private readonly scratch = Buffer.allocUnsafe(MAX_FRAME);
+  /**
+   * The last view of tx handed to a port, reused while frames keep its length
+   * (a request/response flow sends one size): a Buffer view costs an
+   * allocation and a subclass constructor call. The bytes are tx's either way,
+   * valid until the next frame is built (ports copy what they keep).
+   */
+  private txView: Buffer = this.tx.subarray(0, 0);
   private readonly ipRepr = new Ipv4Repr({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
   private readonly udpRepr = new UdpRepr(0, 0);
   private readonly reassembler: Ipv4Reassembler;
@@ -337,12 +344,13 @@ export class Interface {
     return this.neighbors.lookup(dst) ?? null;
   }
 
-  /** `tail`: a segment whose payload is not in `tx` (sendTcp's zero copy): its views follow the headers. */
+  /** `tx` is this.tx. `tail`: a segment whose payload is not in `tx` (sendTcp's zero copy): its views follow the headers. */
   private deliver(target: { mac: Buffer; port: GuestPort } | null, dst: Ipv4, tx: Buffer, len: number, gsoSize?: number, partialCsum = false, tail: TcpRepr | null = null): void {
     if (target) {
       emitEthernetHeader(tx, 0, target.mac, this.cfg.gatewayMac, EtherType.IPv4);
       if (tail) return this.writeZeroCopy(target.port, tx, len, tail, gsoSize ?? 0, partialCsum);
-      this.write(target.port, tx.subarray(0, len), gsoSize, partialCsum);
+      if (this.txView.length !== len) this.txView = tx.subarray(0, len);
+      this.write(target.port, this.txView, gsoSize, partialCsum);
       return;
     }
     // Unknown guest address: queue the frame and ask with ARP (RFC 826).

@@ -288,9 +288,9 @@ export class TapLink extends BaseLink {
 
   /** With offload the frame follows a virtio-net header: strip it; complete a partial checksum unless deferred. */
   private receive(buf: Buffer, n: number): void {
-    if (!this.offload) return this.deliver(buf.subarray(0, n));
+    if (!this.offload) return this.deliver(this.rxFrame(buf, 0, n));
     if (n < VNET_HDR_LEN) return countDrop(this.stats, 'rx_runt');
-    const frame = buf.subarray(VNET_HDR_LEN, n);
+    const frame = this.rxFrame(buf, VNET_HDR_LEN, n);
     const partial = (buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
     if (partial) {
       const start = u16le(buf, 6);
@@ -307,6 +307,23 @@ export class TapLink extends BaseLink {
     this.rxChecksumValid = false;
     this.pendingCsumStart = -1;
   }
+
+  /**
+   * The frame at buf[start, end) of the one read buffer, as the view the last
+   * frame of that length got: request/response traffic brings frames of one
+   * or two sizes, and a Buffer view costs an allocation and a subclass
+   * constructor call. Same bytes either way (the read buffer is reused;
+   * consumers copy what they keep, Link contract).
+   */
+  private rxFrame(buf: Buffer, start: number, end: number): Buffer {
+    const v = this.rxView;
+    // `start` is fixed for a link (the header length, or 0 without offload).
+    if (v !== null && buf === this.rxViewOf && v.length === end - start) return v;
+    this.rxViewOf = buf;
+    return (this.rxView = buf.subarray(start, end));
+  }
+  private rxView: Buffer | null = null;
+  private rxViewOf: Buffer | null = null;
 
   /** During onFrame: finish a checksum left partial by deferRxChecksum (a no-op otherwise). */
   completeRxChecksum(frame: Buffer): void {

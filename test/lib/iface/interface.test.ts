@@ -228,6 +228,19 @@ describe('Interface: UDP demux', () => {
     expect(got[0].equals(data)).to.equal(true);
   });
 
+  it('sends every frame at its own length and with its own bytes, whatever the frames before it', () => {
+    const { iface, port } = setup();
+    iface.receive(port, arpRequest(GATEWAY), 0);
+    port.sent = [];
+    const sizes = [100, 100, 10, 300, 10];
+    sizes.forEach((n, i) => iface.sendUdp(HOST, 7, GUEST, 40000, Buffer.alloc(n, i + 1)));
+    expect(port.sent.map((f) => f.length)).to.deep.equal(sizes.map((n) => 14 + 20 + 8 + n));
+    port.sent.forEach((f, i) => {
+      const udp = UdpPacket.checked(parseReply(f).ip.payload, HOST, GUEST);
+      expect(udp.payload.equals(Buffer.alloc(sizes[i], i + 1)), `datagram ${i}`).to.equal(true);
+    });
+  });
+
   it('fragments a reply larger than the guest MTU so the guest can reassemble it', () => {
     const { iface, port } = setup({ mtu: 1500 });
     iface.receive(port, arpRequest(GATEWAY), 0);
