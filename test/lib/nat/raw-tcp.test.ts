@@ -238,6 +238,43 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     srv.close();
   });
 
+  it('keeps each write that waits in the kernel apart: every byte counted until taken, one drain at the end', async () => {
+    let serverSide: net.Socket | null = null;
+    let received = 0;
+    const srv = await server((s) => {
+      serverSide = s;
+      s.pause();
+      s.on('data', (b) => (received += b.length));
+    });
+    const { host } = await connect(srv.port);
+    const r = recorder();
+    host.attach(r);
+    const small = Buffer.alloc(100, 1);
+    host.write([small]); // taken at once
+    expect(host.pendingBytes).to.equal(0);
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    let written = small.length;
+    for (let i = 0; i < 16 && host.pendingBytes === 0; i++) {
+      host.write([chunk]);
+      written += chunk.length;
+    }
+    const firstQueued = host.pendingBytes;
+    expect(firstQueued, 'a write that did not complete at once').to.be.greaterThan(0);
+    for (let i = 0; i < 3; i++) host.write([chunk]); // queued behind it, each with its own request
+    written += 3 * chunk.length;
+    expect(host.pendingBytes).to.equal(firstQueued + 3 * chunk.length);
+    await until(() => serverSide !== null, 'accepted');
+    serverSide!.resume();
+    await until(() => r.log.includes('drain'), 'drain');
+    expect(host.pendingBytes).to.equal(0);
+    host.write([small]); // after them, taken at once again
+    written += small.length;
+    await until(() => received === written, 'every byte at the host');
+    expect(r.log.filter((e) => e === 'drain')).to.have.length(1);
+    host.destroy();
+    srv.close();
+  });
+
   it('sends its FIN only after the writes still queued when end() is called', async () => {
     let serverSide: net.Socket | null = null;
     let received = 0;
