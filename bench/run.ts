@@ -80,8 +80,8 @@ async function environment(commit: string): Promise<Results['env']> {
  * Latency and connection rate (MTU 1500): every peer up at once with its own
  * host servers, then `rounds` rounds of sockperf and the connection tool,
  * row by row with every peer back to back, each round starting with the next
- * peer; every value goes
- * into `s` and into its round in `rrRounds`, for the per-round comparison.
+ * peer; every value goes into `s` and into its round in `rrRounds`, for the
+ * per-round comparison.
  * Stops early (with a note) when the next round would end after `deadline`
  * (ms since the epoch).
  */

@@ -309,11 +309,11 @@ export class TapLink extends BaseLink {
   }
 
   /**
-   * The frame at buf[start, end) of the one read buffer, as the view the last
-   * frame of that length got: request/response traffic brings frames of one
-   * or two sizes, and a Buffer view costs an allocation and a subclass
-   * constructor call. Same bytes either way (the read buffer is reused;
-   * consumers copy what they keep, Link contract).
+   * The frame at buf[start, end) of the one read buffer: the last frame's
+   * view again when the length is the same, else a new view. Request/response
+   * traffic brings frames of one or two sizes, and a Buffer view costs an
+   * allocation and a subclass constructor call. Same bytes either way (the
+   * read buffer is reused; consumers copy what they keep, Link contract).
    */
   private rxFrame(buf: Buffer, start: number, end: number): Buffer {
     const v = this.rxView;
