@@ -267,9 +267,11 @@ describe('host TCP without net.Socket (RawTcpHost)', () => {
     serverSide!.resume();
     await until(() => r.log.includes('drain'), 'drain');
     expect(host.pendingBytes).to.equal(0);
-    host.write([small]); // after them, taken at once again
+    await until(() => received === written, 'every queued byte at the host');
+    host.write([small]); // after them, with the kernel's buffer empty: taken at once again
+    expect(host.pendingBytes).to.equal(0);
     written += small.length;
-    await until(() => received === written, 'every byte at the host');
+    await until(() => received === written, 'the last write at the host');
     expect(r.log.filter((e) => e === 'drain')).to.have.length(1);
     host.destroy();
     srv.close();
