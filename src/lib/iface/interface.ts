@@ -23,6 +23,7 @@ import { Ipv4Reassembler } from './fragments.js';
 import { NeighborTable, type GuestPort } from './neighbors.js';
 import type { StackConfig } from './config.js';
 import { IcmpEmitter } from './icmp-emit.js';
+import { ReusedView } from '../wire/reused-view.js';
 
 export type { GuestPort } from './neighbors.js';
 
@@ -79,13 +80,8 @@ export class Interface {
   handlers: InterfaceHandlers = {};
   private readonly tx = Buffer.allocUnsafe(MAX_FRAME);
   private readonly scratch = Buffer.allocUnsafe(MAX_FRAME);
-  /**
-   * The last view of tx handed to a port, reused while frames keep its length
-   * (a request/response flow sends one size): a Buffer view costs an
-   * allocation and a subclass constructor call. The bytes are tx's either way,
-   * valid until the next frame is built (ports copy what they keep).
-   */
-  private txView: Buffer = this.tx.subarray(0, 0);
+  /** The frame built in tx, as the view handed to a port. */
+  private readonly txFrame = new ReusedView(this.tx);
   private readonly ipRepr = new Ipv4Repr({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
   private readonly udpRepr = new UdpRepr(0, 0);
   private readonly reassembler: Ipv4Reassembler;
@@ -349,8 +345,7 @@ export class Interface {
     if (target) {
       emitEthernetHeader(tx, 0, target.mac, this.cfg.gatewayMac, EtherType.IPv4);
       if (tail) return this.writeZeroCopy(target.port, tx, len, tail, gsoSize ?? 0, partialCsum);
-      if (this.txView.length !== len) this.txView = tx.subarray(0, len);
-      this.write(target.port, this.txView, gsoSize, partialCsum);
+      this.write(target.port, this.txFrame.to(len), gsoSize, partialCsum);
       return;
     }
     // Unknown guest address: queue the frame and ask with ARP (RFC 826).

@@ -44,6 +44,7 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV4, VNET_HDR_LEN, TCP_CSUM_OFFSET, completeChecksum, completedTcpCopy, tcpCsumStart, tcpPayloadLength,
 } from './vnet-hdr.js';
 import { put16le, u16le } from '../wire/bytes.js';
+import { ReusedView } from '../wire/reused-view.js';
 
 /** Frames read per wakeup before yielding to the event loop. */
 const DRAIN_BATCH = 64;
@@ -200,6 +201,8 @@ export class TapLink extends BaseLink {
   private readonly txIov: Buffer[] = [this.txHdr, this.txHdr];
   /** Header and a small frame copied together: one write(2) instead of fs.writevSync. */
   private readonly txSmall = Buffer.allocUnsafeSlow(VNET_HDR_LEN + SMALL_TX_FRAME);
+  /** The received frame (after the virtio-net header, with offload) as a view of the read buffer. */
+  private readonly rxFrame: ReusedView;
 
   constructor(
     readonly name: string,
@@ -213,6 +216,7 @@ export class TapLink extends BaseLink {
   ) {
     super(nextLinkId('tap'), 'tap', mtu);
     const readBuf = Buffer.allocUnsafe(Math.max(MAX_MTU, MAX_GSO_FRAME) + VNET_HDR_LEN + 64);
+    this.rxFrame = new ReusedView(readBuf, offload ? VNET_HDR_LEN : 0);
     const readBatch = (n: number): void => this.readBatch(readBuf, n);
     this.reader = readFd(
       fd,
@@ -288,9 +292,9 @@ export class TapLink extends BaseLink {
 
   /** With offload the frame follows a virtio-net header: strip it; complete a partial checksum unless deferred. */
   private receive(buf: Buffer, n: number): void {
-    if (!this.offload) return this.deliver(this.rxFrame(buf, 0, n));
+    if (!this.offload) return this.deliver(this.rxFrame.to(n));
     if (n < VNET_HDR_LEN) return countDrop(this.stats, 'rx_runt');
-    const frame = this.rxFrame(buf, VNET_HDR_LEN, n);
+    const frame = this.rxFrame.to(n);
     const partial = (buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
     if (partial) {
       const start = u16le(buf, 6);
@@ -307,23 +311,6 @@ export class TapLink extends BaseLink {
     this.rxChecksumValid = false;
     this.pendingCsumStart = -1;
   }
-
-  /**
-   * The frame at buf[start, end) of the one read buffer: the last frame's
-   * view again when the length is the same, else a new view. Request/response
-   * traffic brings frames of one or two sizes, and a Buffer view costs an
-   * allocation and a subclass constructor call. Same bytes either way (the
-   * read buffer is reused; consumers copy what they keep, Link contract).
-   */
-  private rxFrame(buf: Buffer, start: number, end: number): Buffer {
-    const v = this.rxView;
-    // `start` is fixed for a link (the header length, or 0 without offload).
-    if (v !== null && buf === this.rxViewOf && v.length === end - start) return v;
-    this.rxViewOf = buf;
-    return (this.rxView = buf.subarray(start, end));
-  }
-  private rxView: Buffer | null = null;
-  private rxViewOf: Buffer | null = null;
 
   /** During onFrame: finish a checksum left partial by deferRxChecksum (a no-op otherwise). */
   completeRxChecksum(frame: Buffer): void {
