@@ -76,6 +76,12 @@ async function environment(commit: string): Promise<Results['env']> {
   };
 }
 
+/** The connection rows: guest closes first, then the host (an HTTP/1.0 server). */
+const CONN_ROWS = [
+  { rate: 'conn-rate', cpu: 'cpu-conn', port: 'connPort', hostCloses: false },
+  { rate: 'conn-rate-close', cpu: 'cpu-conn-close', port: 'closingPort', hostCloses: true },
+] as const;
+
 /**
  * Latency and connection rate (MTU 1500): every peer up at once with its own
  * host servers, then `rounds` rounds of sockperf and the connection tool,
@@ -133,17 +139,13 @@ async function measureRequestResponse(names: PeerName[], hnetRoot: string, s: Sa
         if (peer.daemonPid) put(peer.name, 'cpu-rr', lat.cpuUsPerRoundTrip);
         line.set(peer.name, [`latency p50 ${lat.p50.toFixed(1)} µs p99 ${lat.p99.toFixed(1)} µs`]);
       }
-      for (const { peer, srv } of order) {
-        const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv.connPort, secs, 16, peer.daemonPid);
-        put(peer.name, 'conn-rate', rate);
-        if (peer.daemonPid) put(peer.name, 'cpu-conn', cpuUsPerConnection);
-        line.get(peer.name)!.push(`${rate.toFixed(0)} conn/s`);
-      }
-      for (const { peer, srv } of order) {
-        const closing = await connRate(peer.ns, peer.hostTarget, srv.closingPort, secs, 16, peer.daemonPid, true);
-        put(peer.name, 'conn-rate-close', closing.rate);
-        if (peer.daemonPid) put(peer.name, 'cpu-conn-close', closing.cpuUsPerConnection);
-        line.get(peer.name)!.push(`${closing.rate.toFixed(0)} conn/s with the host closing first`);
+      for (const c of CONN_ROWS) {
+        for (const { peer, srv } of order) {
+          const { rate, cpuUsPerConnection } = await connRate(peer.ns, peer.hostTarget, srv[c.port], secs, 16, peer.daemonPid, c.hostCloses);
+          put(peer.name, c.rate, rate);
+          if (peer.daemonPid) put(peer.name, c.cpu, cpuUsPerConnection);
+          line.get(peer.name)!.push(`${rate.toFixed(0)} conn/s${c.hostCloses ? ' with the host closing first' : ''}`);
+        }
       }
       for (const [p, parts] of line) log(`  ${p} ${parts.join('; ')}`);
       done++;
