@@ -27,13 +27,21 @@
  * Polling pauses while the CPU is contended, as KVM's halt polling stops when
  * another task is runnable (single_task_running()): a spin then takes a CPU
  * from the processes at both ends of the flow, and every reply waits for
- * them. The signal is the daemon's involuntary context switches (the kernel
- * preempted it for another task), checked every CONTENTION_CHECK_MS against
- * the turns answered meanwhile. Measured with one CPU-bound process beside
- * sockperf ping-pong on 2 cores: 0.6 preemptions per answered turn against
- * 0.02 alone, and spinning on made p99 97 against 67 us with polling off
- * (alone, polling on is the better: p50 30.7 against 41.6 us). A paused poll
- * keeps adapting its window and resumes at the first quiet check.
+ * them. Measured with one CPU-bound process beside sockperf ping-pong on 2
+ * cores: spinning on made p99 97 against 67 us with polling off (alone,
+ * polling on is the better: p50 30.7 against 41.6 us). The check runs every
+ * CONTENTION_CHECK_MS. Its signal, where the kernel gives it (Linux,
+ * run-queue-wait.ts), is the share of the interval the daemon's thread spent
+ * runnable but waiting for a CPU: 15-18% beside a CPU-bound process, 0.5-3.3%
+ * alone, polling or not (CONTENDED_WAIT_SHARE is between). Elsewhere it is
+ * the count of involuntary context switches against the turns answered
+ * (0.6 per turn beside a CPU-bound process against 0.02 alone). That count
+ * alone misled on a machine whose peers' wake-ups preempt the daemon once
+ * per round trip (a synchronous wake-up puts the woken process on the
+ * waker's CPU): 520 preemptions per 100 ms there, 5 us each, once polling
+ * had paused, so it stayed paused with nothing else running, and p50 was
+ * 35 us instead of 17 for whole runs. A paused poll keeps adapting its
+ * window and resumes at the first quiet check.
  *
  * Polling is a self-renewing setImmediate: while one is pending, libuv polls
  * with a zero timeout, and new I/O runs on the next turn. `maxMs` 0 disables it.
@@ -50,16 +58,20 @@ const START_MS = 0.01;
 /** A loop turn with nothing to do takes 1-3 us; a gap longer than this between two ticks was not spent polling. */
 export const STALL_MS = 0.01;
 
-/** How often (ms) the preemption count is compared with the turns answered. */
+/** How often (ms) the CPU is checked for contention. */
 export const CONTENTION_CHECK_MS = 100;
-/** Contended: preempted at least this often per answered turn... */
+/** Contended: the thread waited for a CPU at least this share of the interval. */
+export const CONTENDED_WAIT_SHARE = 0.08;
+/** Without that figure, contended: preempted at least this often per answered turn... */
 export const CONTENDED_PER_TURN = 0.1;
 /** ...and at least this many times in the check interval (sparse traffic proves nothing). */
 export const CONTENDED_MIN_PREEMPTIONS = 20;
 
 /** How the poll learns it lost the CPU, and where it counts what it did about it and how its windows fared. */
 export interface BusyPollContention {
-  /** Involuntary context switches of this process so far (getrusage ru_nivcsw). */
+  /** Time (ms) the daemon's thread has waited runnable for a CPU so far (run-queue-wait.ts); when given, the signal used. */
+  runQueueWaitMs?: () => number;
+  /** Involuntary context switches of this process so far (getrusage ru_nivcsw): the signal without runQueueWaitMs. */
   preemptions?: () => number;
   /** Bumped once per check interval found contended (busy_poll.paused_contended). */
   paused?: { n: number };
@@ -98,7 +110,9 @@ export class BusyPoll {
   private checkAt = -Infinity;
   private turnsAtCheck = 0;
   private preemptionsAtCheck = 0;
+  private waitedAtCheck = 0;
   private readonly preemptions: () => number;
+  private readonly runQueueWaitMs: (() => number) | undefined;
   private readonly paused: { n: number };
   private readonly stalls: { n: number };
   private readonly hits: { n: number };
@@ -112,6 +126,7 @@ export class BusyPoll {
     contention: BusyPollContention = {},
   ) {
     this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
+    this.runQueueWaitMs = contention.runQueueWaitMs;
     this.paused = contention.paused ?? { n: 0 };
     this.stalls = contention.stalls ?? { n: 0 };
     this.hits = contention.hits ?? { n: 0 };
@@ -166,20 +181,29 @@ export class BusyPoll {
     this.bulkMoves++;
   }
 
-  /** Compare the preemptions since the last check with the turns answered meanwhile. */
+  /** Compare the thread's wait for a CPU (or its preemptions, against the turns answered) since the last check with the time passed. */
   private checkContention(now: number): void {
-    const preemptions = this.preemptions();
     const first = this.checkAt === -Infinity;
-    const p = preemptions - this.preemptionsAtCheck;
-    const turns = this.turns - this.turnsAtCheck;
+    const elapsed = now - this.checkAt;
     this.checkAt = now;
-    this.preemptionsAtCheck = preemptions;
-    this.turnsAtCheck = this.turns;
-    // The first check only takes the baseline, at the first answered turn: one
-    // taken at construction would count startup's preemptions (module loading,
-    // the JIT) against the first interval of traffic.
-    if (first) return;
-    this.contended = p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
+    if (this.runQueueWaitMs) {
+      const waited = this.runQueueWaitMs();
+      const w = waited - this.waitedAtCheck;
+      this.waitedAtCheck = waited;
+      // The first check only takes the baseline, at the first answered turn: one
+      // taken at construction would count startup (module loading, the JIT)
+      // against the first interval of traffic.
+      if (first) return;
+      this.contended = w >= elapsed * CONTENDED_WAIT_SHARE;
+    } else {
+      const preemptions = this.preemptions();
+      const p = preemptions - this.preemptionsAtCheck;
+      const turns = this.turns - this.turnsAtCheck;
+      this.preemptionsAtCheck = preemptions;
+      this.turnsAtCheck = this.turns;
+      if (first) return;
+      this.contended = p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
+    }
     if (this.contended) this.paused.n++;
   }
 

@@ -14,6 +14,7 @@ import { IcmpNat } from '../nat/icmp.js';
 import { TcpNat } from '../nat/tcp.js';
 import { Scheduler, type Pollable } from './scheduler.js';
 import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll.js';
+import { runQueueWaitMs } from './run-queue-wait.js';
 import type { Logger } from './log.js';
 import type { HomePaths } from './home.js';
 import { BaseLink, type Link, type Transport } from '../phy/link.js';
@@ -92,6 +93,7 @@ export class Daemon {
     const busyPollUs = opts.busyPollUs ?? DEFAULT_BUSY_POLL_US;
     if (busyPollUs > 0) {
       this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now(), undefined, {
+        runQueueWaitMs: runQueueWaitMs() ?? undefined,
         paused: this.counters.counter('busy_poll.paused_contended'),
         stalls: this.counters.counter('busy_poll.stalls'),
         hits: this.counters.counter('busy_poll.hits'),

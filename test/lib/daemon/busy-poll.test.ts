@@ -6,14 +6,21 @@ import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
  * A BusyPoll on a hand-moved clock whose deferred ticks run when `step()` is
  * called, with a preemption count the test sets (`preempted(n)`).
  */
-function harness(maxUs: number) {
+function harness(maxUs: number, withWait = false) {
   let clock = 0;
   let preemptions = 0;
+  let waitedMs = 0;
   const paused = { n: 0 };
   const stalls = { n: 0 };
   const outcomes = { hits: { n: 0 }, misses: { n: 0 }, late: { n: 0 } };
   const queue: Array<() => void> = [];
-  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), { preemptions: () => preemptions, paused, stalls, ...outcomes });
+  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), {
+    preemptions: () => preemptions,
+    runQueueWaitMs: withWait ? () => waitedMs : undefined,
+    paused,
+    stalls,
+    ...outcomes,
+  });
   return {
     bp,
     paused,
@@ -21,6 +28,7 @@ function harness(maxUs: number) {
     /** hits, misses, late so far. */
     outcomes: () => [outcomes.hits.n, outcomes.misses.n, outcomes.late.n],
     preempted: (n: number) => (preemptions += n),
+    waited: (ms: number) => (waitedMs += ms),
     advanceUs: (us: number) => (clock += us / 1000),
     now: () => clock,
     /** Run the pending tick; returns whether one was pending (the loop was being kept busy). */
@@ -230,6 +238,36 @@ describe('BusyPoll', () => {
     interval(h, 400, 0);
     expect(interval(h, 400, 0.06), 'the check at its start saw the quiet interval').to.equal(400);
     expect(interval(h, 400, 0), '24 preemptions in 400 turns: over the minimum count, under one per ten turns').to.equal(400);
+    expect(h.paused.n).to.equal(0);
+  });
+
+  /** As interval(), with the thread waiting `waitShare` of the interval for a CPU. */
+  function waitInterval(h: ReturnType<typeof harness>, n: number, perTurn: number, waitShare: number): number {
+    const polled = interval(h, n, perTurn);
+    h.waited(CONTENTION_CHECK_MS * waitShare);
+    return polled;
+  }
+
+  it('with the run-queue wait, pauses while the thread waits for a CPU and resumes when it no longer does', () => {
+    const h = harness(50, true);
+    waitInterval(h, 200, 0, 0); // the first check takes the baseline; the window grows
+    expect(waitInterval(h, 200, 0.6, 0.15), 'the check at its start saw the quiet interval').to.equal(200);
+    expect(waitInterval(h, 200, 0.6, 0.15), 'waited 15% of the last interval, as beside a CPU-bound process: no turn polls').to.equal(0);
+    expect(h.bp.contended).to.equal(true);
+    expect(h.paused.n).to.equal(1);
+    expect(waitInterval(h, 200, 0, 0.01), 'the check at its start saw the contended interval').to.equal(0);
+    expect(waitInterval(h, 200, 0, 0.01), 'waited 1%: polling resumes').to.equal(200);
+    expect(h.bp.contended).to.equal(false);
+  });
+
+  it('with the run-queue wait, does not pause for a preemption per turn that costs little wait', () => {
+    // Peers woken onto the daemon's CPU preempt it once per round trip for a
+    // few microseconds: 2.6 preemptions per ten turns, 3% of the time waiting.
+    const h = harness(50, true);
+    waitInterval(h, 200, 0, 0);
+    waitInterval(h, 200, 2.6, 0.03);
+    expect(waitInterval(h, 200, 2.6, 0.03), 'the preemption count alone would have paused').to.equal(200);
+    expect(h.bp.contended).to.equal(false);
     expect(h.paused.n).to.equal(0);
   });
 
