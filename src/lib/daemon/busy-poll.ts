@@ -20,9 +20,9 @@
  * medians of four interleaved 3 s runs, skipping against polling after bulk
  * turns: 10.65 against 10.34 Gbit/s at MTU 65520, 10.18 against 10.39 at
  * 1500: no difference either way, and the rule stays because a spin after
- * a bulk turn is CPU the sender could use.) An idle daemon polls at
- * most one window after its last answer; sparse traffic shrinks the window
- * to nothing.
+ * a bulk turn is CPU the sender could use.) An idle daemon spins at most
+ * 2 ms after its last answer; sparse traffic shrinks the window to nothing,
+ * and a window of 0 does not spin.
  *
  * Polling pauses while the CPU is contended, as KVM's halt polling stops when
  * another task is runnable (single_task_running()): a spin then takes a CPU
@@ -43,20 +43,20 @@
  * 35 us instead of 17 for whole runs. A paused poll keeps adapting its
  * window and resumes at the first quiet check.
  *
- * Polling is a self-renewing setImmediate: while one is pending, libuv polls
- * with a zero timeout, and new I/O runs on the next turn. `maxMs` 0 disables it.
- *
- * The window counts the time the poll ran, not the time that passed: a tick
- * that comes more than STALL_MS after the one before did not run in between
- * (the thread was preempted, or the hypervisor took the vCPU: on the bench
- * machine a running vCPU loses 1300-2300 stretches of 20-50 us a second,
- * steps-2026-12-07.md), and that stretch moves the window's end on. Without
- * it one such stretch ends the window early, and an input that comes in the
- * rest of it finds the daemon asleep and pays a wake-up.
+ * The loop is kept turning by a LoopSpinner (loop-spinner.ts: a libuv idle
+ * handle, so a turn that finds nothing runs no JavaScript and allocates
+ * nothing). The spin ends at a check made every SPIN_CHECK_MS (a Node timer:
+ * libuv's are whole milliseconds) that finds the daemon idle for longer than
+ * the window since its last answer, so the spin after a burst's last answer
+ * runs 1-2 ms; the window decides whether to spin at all. (The spin used to
+ * be a setImmediate per turn, which ended at the window's own end but made a
+ * scavenge every 35 ms under ping-pong: loop-spinner.ts.) `maxMs` 0 disables it.
  */
+import { immediateLoopSpinner, nativeLoopSpinner, type LoopSpinner } from './loop-spinner.js';
+
 const START_MS = 0.01;
-/** A loop turn with nothing to do takes 1-3 us; a gap longer than this between two ticks was not spent polling. */
-export const STALL_MS = 0.01;
+/** How often (ms) a spin checks whether the daemon has been idle past the window. */
+export const SPIN_CHECK_MS = 1;
 
 /** How often (ms) the CPU is checked for contention. */
 export const CONTENTION_CHECK_MS = 100;
@@ -67,6 +67,22 @@ export const CONTENDED_PER_TURN = 0.1;
 /** ...and at least this many times in the check interval (sparse traffic proves nothing). */
 export const CONTENDED_MIN_PREEMPTIONS = 20;
 
+/** A timer that calls back once, SPIN_CHECK_MS after each arm(). */
+export interface SpinCheckTimer {
+  arm(): void;
+}
+
+/**
+ * The default SpinCheckTimer: one Node timer, re-armed with refresh() (no
+ * allocation), never keeping the process alive. Its first, unasked-for call
+ * finds no spin and does nothing: a cleared timer cannot be refreshed.
+ */
+export function nodeSpinCheckTimer(fn: () => void): SpinCheckTimer {
+  const t = setTimeout(fn, SPIN_CHECK_MS);
+  t.unref();
+  return { arm: () => void t.refresh() };
+}
+
 /** How the poll learns it lost the CPU, and where it counts what it did about it and how its windows fared. */
 export interface BusyPollContention {
   /** Time (ms) the daemon's thread has waited runnable for a CPU so far (run-queue-wait.ts); when given, the signal used. */
@@ -75,8 +91,6 @@ export interface BusyPollContention {
   preemptions?: () => number;
   /** Bumped once per check interval found contended (busy_poll.paused_contended). */
   paused?: { n: number };
-  /** Bumped for each stall that moved a window's end on (busy_poll.stalls): see STALL_MS. */
-  stalls?: { n: number };
   /**
    * The first input after each idle(), by how it was met: while the loop was
    * still polling (hits: no sleep, no wake-up), after the loop blocked but
@@ -88,21 +102,17 @@ export interface BusyPollContention {
   late?: { n: number };
 }
 
-/** The longest window by default: covers a loopback reply on a virtualised host; at most this much CPU per idle period. */
+/** The longest window by default: covers a loopback reply on a virtualised host. */
 export const DEFAULT_BUSY_POLL_US = 50;
 
 export class BusyPoll {
-  /** Current window (ms) polled after the loop goes idle. */
+  /** Current window (ms): input this soon after an answer is worth a spin. */
   window = 0;
   private idleSince = -1;
-  private until = 0;
-  /** When the poll last ran (idle() or a tick): a longer gap to the next tick was not polled. */
-  private lastRan = 0;
-  private polling = false;
+  /** The spinner is keeping the loop turning. */
+  private spinning = false;
   private bulkTurn = false;
-  /** bulk() calls so far, and their count when the current poll began. */
-  private bulkMoves = 0;
-  private bulkMovesAtPoll = 0;
+  private readonly check: SpinCheckTimer;
 
   /** The CPU was contended at the last check: idle() does not poll. */
   contended = false;
@@ -114,7 +124,6 @@ export class BusyPoll {
   private readonly preemptions: () => number;
   private readonly runQueueWaitMs: (() => number) | undefined;
   private readonly paused: { n: number };
-  private readonly stalls: { n: number };
   private readonly hits: { n: number };
   private readonly misses: { n: number };
   private readonly late: { n: number };
@@ -122,19 +131,25 @@ export class BusyPoll {
   constructor(
     readonly maxMs: number,
     private readonly clock: () => number,
-    private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
+    private readonly spinner: LoopSpinner = nativeLoopSpinner() ?? immediateLoopSpinner(),
     contention: BusyPollContention = {},
+    timer: (fn: () => void) => SpinCheckTimer = nodeSpinCheckTimer,
   ) {
     this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
     this.runQueueWaitMs = contention.runQueueWaitMs;
     this.paused = contention.paused ?? { n: 0 };
-    this.stalls = contention.stalls ?? { n: 0 };
     this.hits = contention.hits ?? { n: 0 };
     this.misses = contention.misses ?? { n: 0 };
     this.late = contention.late ?? { n: 0 };
+    this.check = timer(this.onCheck);
   }
 
-  /** Everything pending was answered at `now`: poll for the current window before blocking. */
+  /** The loop is being kept turning (a spin is on). */
+  get polling(): boolean {
+    return this.spinning;
+  }
+
+  /** Everything pending was answered at `now`: spin, if the window says input is likely soon. */
   idle(now: number): void {
     if (this.maxMs <= 0) return;
     this.idleSince = now;
@@ -144,14 +159,11 @@ export class BusyPoll {
       this.bulkTurn = false;
       return;
     }
-    if (this.contended) return;
-    this.until = now + this.window;
-    this.lastRan = now;
-    if (this.window > 0 && !this.polling) {
-      this.polling = true;
-      this.bulkMovesAtPoll = this.bulkMoves;
-      this.defer(this.tick);
-    }
+    if (this.contended || this.window <= 0) return this.stopSpin();
+    if (this.spinning) return;
+    this.spinning = true;
+    this.spinner.start();
+    this.check.arm();
   }
 
   /** Input arrived at `now`; the first input after idle() adapts the window. */
@@ -159,7 +171,7 @@ export class BusyPoll {
     if (this.idleSince < 0) return;
     const idleFor = now - this.idleSince;
     this.idleSince = -1;
-    if (this.polling) this.hits.n++;
+    if (this.spinning) this.hits.n++;
     else if (idleFor > this.maxMs) this.late.n++;
     else this.misses.n++;
     if (idleFor > this.maxMs) {
@@ -172,13 +184,13 @@ export class BusyPoll {
   }
 
   /**
-   * This turn moved bulk data: do not poll after it. A poll already started
-   * in this turn (inputs are flushed as they come, scheduler.ts, so several
-   * flushes can end one turn) stops at its first tick too.
+   * This turn moved bulk data: stop spinning, and do not spin after it. The
+   * next input then comes from a sender that needs a CPU to make it, and on a
+   * 2-core host a spin competes with it.
    */
   bulk(): void {
     this.bulkTurn = true;
-    this.bulkMoves++;
+    this.stopSpin();
   }
 
   /** Compare the thread's wait for a CPU (or its preemptions, against the turns answered) since the last check with the time passed. */
@@ -209,19 +221,20 @@ export class BusyPoll {
 
   /** Stop polling at once (daemon shutdown). */
   stop(): void {
-    this.until = 0;
+    this.stopSpin();
     this.idleSince = -1;
   }
 
-  private readonly tick = (): void => {
-    const now = this.clock();
-    const gap = now - this.lastRan;
-    this.lastRan = now;
-    if (gap > STALL_MS) {
-      this.until += gap;
-      this.stalls.n++;
-    }
-    if (this.bulkMoves === this.bulkMovesAtPoll && now < this.until) this.defer(this.tick);
-    else this.polling = false;
+  private stopSpin(): void {
+    if (!this.spinning) return;
+    this.spinning = false;
+    this.spinner.stop();
+  }
+
+  /** Every SPIN_CHECK_MS while spinning: stop once the daemon has been idle past the window since its last answer. */
+  private readonly onCheck = (): void => {
+    if (!this.spinning) return;
+    if (this.idleSince >= 0 && this.clock() - this.idleSince > this.window) this.stopSpin();
+    else this.check.arm();
   };
 }

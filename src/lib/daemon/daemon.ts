@@ -95,7 +95,6 @@ export class Daemon {
       this.scheduler.busyPoll = new BusyPoll(busyPollUs / 1000, () => this.scheduler.now(), undefined, {
         runQueueWaitMs: runQueueWaitMs() ?? undefined,
         paused: this.counters.counter('busy_poll.paused_contended'),
-        stalls: this.counters.counter('busy_poll.stalls'),
         hits: this.counters.counter('busy_poll.hits'),
         misses: this.counters.counter('busy_poll.misses'),
         late: this.counters.counter('busy_poll.late'),

@@ -47,7 +47,6 @@ const KNOWN_HELP: Record<string, string> = {
   hnet_bytes_out_total: 'Bytes sent to guests',
   hnet_tcp_flows_total: 'TCP flows opened',
   hnet_udp_flows_total: 'UDP flows opened',
-  hnet_busy_poll_stalls_total: 'Busy-poll windows moved on because the daemon did not run between two polls (preempted, or the vCPU taken)',
   hnet_busy_poll_hits_total: 'First inputs after an answer that arrived while the loop was still busy polling (no sleep, no wake-up)',
   hnet_busy_poll_misses_total: 'First inputs after an answer that found the loop asleep although they came within the busy-poll maximum',
   hnet_busy_poll_late_total: 'First inputs after an answer that came after the busy-poll maximum (sparse traffic: no window would have caught them)',

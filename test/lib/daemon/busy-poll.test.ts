@@ -1,59 +1,67 @@
 import { expect } from 'chai';
-import { BusyPoll, CONTENTION_CHECK_MS, STALL_MS } from '../../../src/lib/daemon/busy-poll.js';
+import { BusyPoll, CONTENTION_CHECK_MS, SPIN_CHECK_MS, nodeSpinCheckTimer } from '../../../src/lib/daemon/busy-poll.js';
+import { immediateLoopSpinner, nativeLoopSpinner, type LoopSpinner } from '../../../src/lib/daemon/loop-spinner.js';
 import { Scheduler } from '../../../src/lib/daemon/scheduler.js';
 
 /**
- * A BusyPoll on a hand-moved clock whose deferred ticks run when `step()` is
- * called, with a preemption count the test sets (`preempted(n)`).
+ * A BusyPoll on a hand-moved clock, with a spinner that records whether it
+ * is on, a spin-check timer the test fires (`check()`), and a preemption
+ * count and runqueue wait the test sets.
  */
 function harness(maxUs: number, withWait = false) {
   let clock = 0;
   let preemptions = 0;
   let waitedMs = 0;
+  let on = false;
+  let starts = 0;
+  let armed = false;
+  let onCheck: () => void = () => undefined;
   const paused = { n: 0 };
-  const stalls = { n: 0 };
   const outcomes = { hits: { n: 0 }, misses: { n: 0 }, late: { n: 0 } };
-  const queue: Array<() => void> = [];
-  const bp = new BusyPoll(maxUs / 1000, () => clock, (fn) => queue.push(fn), {
-    preemptions: () => preemptions,
-    runQueueWaitMs: withWait ? () => waitedMs : undefined,
-    paused,
-    stalls,
-    ...outcomes,
-  });
+  const spinner: LoopSpinner = {
+    start: () => {
+      if (!on) starts++;
+      on = true;
+    },
+    stop: () => void (on = false),
+  };
+  const bp = new BusyPoll(
+    maxUs / 1000,
+    () => clock,
+    spinner,
+    { preemptions: () => preemptions, runQueueWaitMs: withWait ? () => waitedMs : undefined, paused, ...outcomes },
+    (fn) => {
+      onCheck = fn;
+      return { arm: () => void (armed = true) };
+    },
+  );
   return {
     bp,
     paused,
-    stalls,
     /** hits, misses, late so far. */
     outcomes: () => [outcomes.hits.n, outcomes.misses.n, outcomes.late.n],
     preempted: (n: number) => (preemptions += n),
     waited: (ms: number) => (waitedMs += ms),
     advanceUs: (us: number) => (clock += us / 1000),
     now: () => clock,
-    /** Run the pending tick; returns whether one was pending (the loop was being kept busy). */
-    step(): boolean {
-      const fn = queue.shift();
-      fn?.();
-      return fn !== undefined;
-    },
-    pending: () => queue.length,
-    /** Open a `windowUs` window at the current time and run its ticks, each turn taking `turnUs(tick)`; returns the ticks run. */
-    pollFor(windowUs: number, turnUs: (tick: number) => number): number {
-      this.bp.window = windowUs / 1000;
-      this.bp.idle(clock);
-      let ticks = 0;
-      while (this.step() && ticks <= 100) clock += turnUs(++ticks) / 1000;
-      return ticks;
+    spinning: () => on,
+    starts: () => starts,
+    armed: () => armed,
+    /** The spin check's timer fires, if armed, SPIN_CHECK_MS on. */
+    check(): void {
+      if (!armed) return;
+      armed = false;
+      clock += SPIN_CHECK_MS;
+      onCheck();
     },
   };
 }
 
 describe('BusyPoll', () => {
-  it('does not poll before it has seen input come back within the window', () => {
+  it('does not spin before it has seen input come back within the window', () => {
     const h = harness(50);
     h.bp.idle(h.now());
-    expect(h.pending(), 'window starts at 0: block at once').to.equal(0);
+    expect(h.spinning(), 'window starts at 0: block at once').to.equal(false);
   });
 
   it('grows the window while replies arrive within the maximum, doubling up to it', () => {
@@ -69,87 +77,98 @@ describe('BusyPoll', () => {
     expect(windows).to.deep.equal([10, 20, 40, 40, 40, 40]);
   });
 
-  it('keeps the loop turning for the window after idle, then lets it block', () => {
+  it('spins from an answer on, through a busy exchange, until a check finds the daemon idle past the window', () => {
     const h = harness(50);
-    const ticks = h.pollFor(20, () => 5);
-    expect(ticks, 'four 5 us turns inside the 20 us window and the one that ends it').to.equal(5);
-    expect(h.pending()).to.equal(0);
+    h.bp.window = 0.02;
+    h.bp.idle(h.now());
+    expect(h.spinning(), 'spinning after the answer').to.equal(true);
+    expect(h.armed(), 'with its check armed').to.equal(true);
+    h.advanceUs(10);
+    h.bp.input(h.now()); // a request 10 us later...
+    h.check(); // ...still in hand when the check fires
+    expect(h.spinning(), 'mid-answer: keeps spinning').to.equal(true);
+    h.bp.idle(h.now()); // answered just now
+    h.check(); // idle for SPIN_CHECK_MS, far past the 20 us window
+    expect(h.spinning(), 'idle past the window: the spin stops').to.equal(false);
+    expect(h.armed(), 'and the check is not re-armed').to.equal(false);
+    expect(h.starts(), 'one spin for the whole exchange').to.equal(1);
   });
 
-  it('counts the time it polled, not the time that passed: a stall between two ticks moves the window on', () => {
+  it('keeps spinning at a check that finds the last answer within the window', () => {
     const h = harness(50);
-    // The third turn comes 40 us late: the vCPU was taken, or the thread preempted.
-    const ticks = h.pollFor(20, (tick) => (tick === 3 ? 40 : 5));
-    // Without the stall: ticks at 0, 5, 10, 15 and the one at 20 that ends it (the test above).
-    expect(ticks, 'the 40 us stall is not part of the 20 us window: ticks at 0, 5, 10, 50, 55 and the one at 60 that ends it').to.equal(6);
-    expect(h.stalls.n, 'one stall counted').to.equal(1);
+    h.bp.window = 0.05;
+    h.bp.idle(h.now());
+    h.advanceUs(10);
+    h.bp.input(h.now());
+    h.advanceUs(990);
+    h.bp.idle(h.now()); // an answer 1 ms after the spin began, right as the check fires
+    h.check(); // the check's clock: SPIN_CHECK_MS after this answer
+    expect(h.spinning(), 'a window of 50 us: 1 ms idle is past it').to.equal(false);
+    h.bp.window = 2 * SPIN_CHECK_MS; // (not reachable by adaptation; only to show the comparison)
+    h.bp.idle(h.now());
+    h.check();
+    expect(h.spinning(), 'idle no longer than the window: keeps spinning').to.equal(true);
+    expect(h.armed()).to.equal(true);
   });
 
-  it('counts a gap up to STALL_MS between ticks as polling', () => {
-    const h = harness(50);
-    const ticks = h.pollFor(20, () => STALL_MS * 1000); // slow turns, but not stalls
-    expect(ticks, 'two 10 us turns fill the 20 us window, and the third ends it').to.equal(3);
-    expect(h.stalls.n).to.equal(0);
-  });
-
-  it('does not poll after a turn that moved bulk data, and polls again after the next ordinary turn', () => {
+  it('does not spin after a turn that moved bulk data, and spins again after the next ordinary turn', () => {
     const h = harness(50);
     h.bp.window = 0.02;
     h.bp.bulk();
     h.bp.idle(h.now());
-    expect(h.pending(), 'bulk turn: block at once').to.equal(0);
+    expect(h.spinning(), 'bulk turn: block at once').to.equal(false);
     h.advanceUs(5);
     h.bp.input(h.now());
     expect(h.bp.window, 'the window itself is kept').to.equal(0.02);
     h.bp.idle(h.now());
-    expect(h.pending(), 'ordinary turn: poll').to.equal(1);
+    expect(h.spinning(), 'ordinary turn: spin').to.equal(true);
   });
 
-  it('stops a poll begun earlier in the turn at its first tick once bulk data moves (several flushes end one turn)', () => {
+  it('stops a spin begun earlier in the turn once bulk data moves (several flushes end one turn)', () => {
     const h = harness(50);
     h.bp.window = 0.02;
-    h.bp.idle(h.now()); // an ordinary input's flush starts the poll...
-    expect(h.pending()).to.equal(1);
+    h.bp.idle(h.now()); // an ordinary input's flush starts the spin...
+    expect(h.spinning()).to.equal(true);
     h.bp.bulk(); // ...and a bulk read later in the same turn
-    expect(h.step(), 'the tick was pending').to.equal(true);
-    expect(h.pending(), 'and did not renew itself').to.equal(0);
+    expect(h.spinning(), 'stopped at once').to.equal(false);
     h.bp.idle(h.now());
-    expect(h.pending(), 'the bulk turn is not followed by a poll either').to.equal(0);
+    expect(h.spinning(), 'the bulk turn is not followed by a spin either').to.equal(false);
     h.bp.idle(h.now());
-    expect(h.pending(), 'an ordinary turn after it polls again').to.equal(1);
-    h.step();
-    expect(h.pending(), 'and keeps polling without new bulk data').to.equal(1);
+    expect(h.spinning(), 'an ordinary turn after it spins again').to.equal(true);
   });
 
-  it('shrinks the window when input comes later than the maximum (polling was in vain), down to nothing', () => {
+  it('shrinks the window when input comes later than the maximum (spinning was in vain), down to nothing, and then does not spin', () => {
     const h = harness(50);
     h.bp.window = 0.04;
     const windows: number[] = [];
     for (let i = 0; i < 4; i++) {
       h.bp.idle(h.now());
-      while (h.step()) h.advanceUs(5);
+      h.check(); // the spin, if any, stops
       h.advanceUs(5000); // sparse traffic: the next frame comes 5 ms later
       h.bp.input(h.now());
       windows.push(Math.round(h.bp.window * 1000));
     }
     expect(windows).to.deep.equal([20, 10, 0, 0]);
+    const before = h.starts();
+    h.bp.idle(h.now());
+    expect(h.spinning(), 'a window of 0 does not spin').to.equal(false);
+    expect(h.starts()).to.equal(before);
   });
 
-  it('counts how each first input after an answer was met: polled, asleep within the maximum, or later', () => {
+  it('counts how each first input after an answer was met: spinning, asleep within the maximum, or later', () => {
     const h = harness(50);
     h.bp.window = 0.02;
     h.bp.idle(h.now());
-    h.step();
     h.advanceUs(5);
-    h.bp.input(h.now()); // 5 us in, the poll still turning
+    h.bp.input(h.now()); // 5 us in, the spin still on
     expect(h.outcomes(), 'a hit').to.deep.equal([1, 0, 0]);
     h.bp.idle(h.now());
-    while (h.step()) h.advanceUs(5); // the 20 us window runs out: the loop blocks
-    h.advanceUs(10);
+    h.bp.bulk(); // the spin stops
+    h.advanceUs(30);
     h.bp.input(h.now());
     expect(h.outcomes(), 'a miss: asleep, 30 us after the answer').to.deep.equal([1, 1, 0]);
     h.bp.idle(h.now());
-    while (h.step()) h.advanceUs(5);
+    h.check();
     h.advanceUs(5000);
     h.bp.input(h.now());
     expect(h.outcomes(), 'late: 5 ms after the answer').to.deep.equal([1, 1, 1]);
@@ -158,7 +177,7 @@ describe('BusyPoll', () => {
     expect(h.outcomes(), 'only the first input after an answer counts').to.deep.equal([1, 1, 1]);
   });
 
-  it('counts input after a bulk turn, which does not poll, as a miss', () => {
+  it('counts input after a bulk turn, which does not spin, as a miss', () => {
     const h = harness(50);
     h.bp.window = 0.02;
     h.bp.bulk();
@@ -176,17 +195,18 @@ describe('BusyPoll', () => {
       h.bp.input(h.now());
     }
     expect(h.bp.window).to.equal(0);
-    expect(h.pending()).to.equal(0);
+    expect(h.starts()).to.equal(0);
   });
 
-  it('stops polling at once on stop()', () => {
+  it('stops spinning at once on stop()', () => {
     const h = harness(50);
     h.bp.window = 0.05;
     h.bp.idle(h.now());
-    expect(h.step()).to.equal(true);
+    expect(h.spinning()).to.equal(true);
     h.bp.stop();
-    expect(h.step(), 'the pending tick ends the poll').to.equal(true);
-    expect(h.pending()).to.equal(0);
+    expect(h.spinning()).to.equal(false);
+    h.check();
+    expect(h.spinning(), 'the check does not restart it').to.equal(false);
   });
 
   /**
@@ -199,9 +219,8 @@ describe('BusyPoll', () => {
     for (let i = 0; i < n; i++) {
       const start = h.now();
       h.bp.idle(start);
-      if (h.pending() > 0) polled++;
-      while (h.step()) h.advanceUs(5);
-      h.advanceUs(30 - (h.now() - start) * 1000);
+      if (h.spinning()) polled++;
+      h.advanceUs(30);
       h.bp.input(h.now());
       h.preempted(perTurn);
       h.advanceUs((CONTENTION_CHECK_MS * 1000) / n - 30); // the rest of the turn is work, not idle
@@ -278,44 +297,67 @@ describe('BusyPoll', () => {
     h.bp.window = 0;
     h.bp.idle(h.now()); // the check of the second interval
     expect(h.bp.contended).to.equal(true);
-    expect(h.pending(), 'paused').to.equal(0);
+    expect(h.spinning(), 'paused').to.equal(false);
     h.advanceUs(30);
     h.bp.input(h.now());
     expect(h.bp.window, 'a reply 30 us after the answer still grows the window').to.equal(0.01);
   });
 
-  it('keeps a real event loop turning after a scheduler flush, and stops once the window has passed', async () => {
+  it('stops a spin started by a scheduler flush once a real timer finds the daemon idle past the window', async () => {
     let clock = 0;
-    let turns = 0;
+    let on = false;
     const s = new Scheduler(() => clock);
-    const bp = new BusyPoll(0.05, () => clock, (fn) => {
-      turns++;
-      setImmediate(fn);
-    });
+    const bp = new BusyPoll(0.05, () => clock, { start: () => void (on = true), stop: () => void (on = false) }, {}, nodeSpinCheckTimer);
     bp.window = 0.05;
     s.busyPoll = bp;
-    // Counted in loop turns, not milliseconds: a timer could fire before the
-    // first check phase on a loaded machine. stop() runs even when an
-    // assertion fails, or the frozen clock would keep the loop turning forever.
-    const loopTurns = async (n: number) => {
-      for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-    };
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
     try {
       s.markDirty({ poll: () => Infinity });
-      await loopTurns(10); // the flush runs, idle() opens the window, the poll turns with the loop
-      const during = turns;
-      expect(during, 'the frozen clock never leaves the window: the loop keeps turning').to.be.greaterThan(3);
-      // 5 us a turn (a larger step would be a stall, which moves the window on) until past the 50 us window.
-      for (let i = 0; i < 12; i++) {
-        clock += 0.005;
-        await loopTurns(1);
-      }
-      await loopTurns(3);
-      const after = turns;
-      await loopTurns(10);
-      expect(turns, 'no more turns once the window has passed').to.equal(after);
+      await new Promise<void>((r) => setImmediate(r)); // the flush runs; idle() starts the spin
+      expect(on, 'spinning after the flush').to.equal(true);
+      await sleep(5 * SPIN_CHECK_MS); // checks fire, but the frozen clock says the answer was just now
+      expect(on, 'idle no longer than the window: still spinning').to.equal(true);
+      clock += 0.051;
+      await sleep(5 * SPIN_CHECK_MS);
+      expect(on, 'idle past the window: stopped by the check').to.equal(false);
     } finally {
       s.stop();
     }
+  });
+});
+
+/** Loop idle time (ms in epoll_wait) over `ms` of waiting on a timer, with `spinner` on. */
+async function idleWhile(spinner: LoopSpinner | null, ms: number): Promise<number> {
+  const { performance } = await import('node:perf_hooks');
+  const before = performance.eventLoopUtilization();
+  spinner?.start();
+  await new Promise<void>((r) => setTimeout(r, ms));
+  spinner?.stop();
+  return performance.eventLoopUtilization(before).idle;
+}
+
+describe('loop spinners', () => {
+  // The event loop's idle time is the time it spent blocked in epoll_wait: a
+  // spinning loop polls with a zero timeout and so is hardly ever idle, however
+  // busy the machine, while a loop waiting on a timer is idle all along.
+  for (const [name, make] of [
+    ['the libuv idle handle', nativeLoopSpinner],
+    ['the setImmediate fallback', immediateLoopSpinner],
+  ] as const) {
+    it(`${name} keeps the loop from blocking until stopped`, async function () {
+      const spinner = make();
+      if (!spinner) return this.skip(); // no native spinner on this platform
+      const blocked = await idleWhile(null, 40);
+      const spun = await idleWhile(spinner, 40);
+      const after = await idleWhile(null, 40);
+      expect(blocked, 'waiting on a timer, the loop blocks').to.be.greaterThan(20);
+      expect(spun, 'spinning, it does not').to.be.lessThan(blocked / 2);
+      expect(after, 'stopped, it blocks again').to.be.greaterThan(20);
+    });
+  }
+
+  it('has the libuv idle handle on Linux', function () {
+    if (process.platform !== 'linux') this.skip();
+    expect(nativeLoopSpinner()).to.not.equal(null);
   });
 });
