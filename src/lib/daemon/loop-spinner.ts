@@ -13,10 +13,12 @@
  *
  * The handle lives for the process (never closed: Node does not close the
  * default loop) and is unreferenced, so it never keeps the process alive.
+ * It is the main thread's: elsewhere there is no native spinner.
  * The functions come from the node binary, which exports libuv's API for
  * addons, through koffi; where that fails (not glibc, or a Node without the
  * exports) nativeLoopSpinner() returns null and the caller takes the fallback.
  */
+import { isMainThread } from 'node:worker_threads';
 import koffi from 'koffi';
 
 export interface LoopSpinner {
@@ -29,13 +31,13 @@ export interface LoopSpinner {
 /** uv_idle_t is 120 bytes on 64-bit Linux (uv.h UV_HANDLE_FIELDS + idle_cb + queue); room to spare. */
 const UV_IDLE_SIZE = 256;
 
-let native: LoopSpinner | null | undefined;
+/** The idle handle's start and stop, bound once per process; null where they cannot be had. */
+let handleOps: { start(): void; stop(): void } | null | undefined;
+/** Spinners started on the shared handle: it runs while any is. */
+let running = 0;
 
-/** The libuv idle-handle spinner for the main thread's loop, or null where it cannot be had. */
-export function nativeLoopSpinner(): LoopSpinner | null {
-  if (native !== undefined) return native;
-  native = null;
-  if (process.platform !== 'linux') return null;
+function bindIdleHandle(): { start(): void; stop(): void } | null {
+  if (process.platform !== 'linux' || !isMainThread) return null;
   try {
     const self = koffi.load(null);
     const dlsym = koffi.load('libc.so.6').func('void *dlsym(void *handle, const char *name)');
@@ -50,28 +52,40 @@ export function nativeLoopSpinner(): LoopSpinner | null {
     const handle = Buffer.alloc(UV_IDLE_SIZE);
     if (idleInit(defaultLoop(), handle) !== 0) return null;
     unref(handle);
-    let on = false;
-    native = {
-      start() {
-        if (on) return;
-        on = true;
-        idleStart(handle, noop);
-      },
-      stop() {
-        if (!on) return;
-        on = false;
-        idleStop(handle);
-      },
-    };
     // Keep the handle's memory reachable for as long as libuv may touch it: the process's life.
     keepAlive.push(handle);
+    return { start: () => void idleStart(handle, noop), stop: () => void idleStop(handle) };
   } catch {
-    native = null;
+    return null;
   }
-  return native;
 }
 
 const keepAlive: Buffer[] = [];
+
+/**
+ * A spinner on the main loop's idle handle, or null where it cannot be had
+ * (not Linux, not the main thread: the handle belongs to the main thread's
+ * loop). Every call returns a spinner of its own; the one handle runs while
+ * any of them is started (several daemons in one process, as in tests).
+ */
+export function nativeLoopSpinner(): LoopSpinner | null {
+  if (handleOps === undefined) handleOps = bindIdleHandle();
+  const ops = handleOps;
+  if (!ops) return null;
+  let on = false;
+  return {
+    start() {
+      if (on) return;
+      on = true;
+      if (running++ === 0) ops.start();
+    },
+    stop() {
+      if (!on) return;
+      on = false;
+      if (--running === 0) ops.stop();
+    },
+  };
+}
 
 /** The fallback: a setImmediate that renews itself while started. */
 export function immediateLoopSpinner(): LoopSpinner {

@@ -360,4 +360,33 @@ describe('loop spinners', () => {
     if (process.platform !== 'linux') this.skip();
     expect(nativeLoopSpinner()).to.not.equal(null);
   });
+
+  it('has none off the main thread, whose loop the handle belongs to', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const url = new URL('../../../src/lib/daemon/loop-spinner.ts', import.meta.url).href;
+    // tsx's loader is not the worker's: import the TypeScript through its API.
+    const code = `require('tsx/esm/api').tsImport('${url}', '${url}').then((m) => require('node:worker_threads').parentPort.postMessage(m.nativeLoopSpinner() === null))`;
+    const w = new Worker(code, { eval: true });
+    const isNull = await new Promise((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    await w.terminate();
+    expect(isNull).to.equal(true);
+  });
+
+  it('keeps the shared idle handle running while any of its spinners is started', async function () {
+    const a = nativeLoopSpinner();
+    const b = nativeLoopSpinner();
+    if (!a || !b) return this.skip();
+    a.start();
+    b.start();
+    a.stop();
+    a.stop(); // stopping twice does not count twice
+    const spun = await idleWhile(null, 40);
+    b.stop();
+    const blocked = await idleWhile(null, 40);
+    expect(blocked, 'all stopped: the loop blocks').to.be.greaterThan(20);
+    expect(spun, 'one still started: the loop does not block').to.be.lessThan(blocked / 2);
+  });
 });
