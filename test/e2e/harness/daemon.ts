@@ -50,13 +50,15 @@ export interface SpawnDaemonOptions {
    * the prefix must exec the command so pid and signals reach the daemon.
    */
   wrap?: string[];
+  /** node (and V8) flags for the daemon's process, e.g. ['--no-memory-reducer']. */
+  nodeFlags?: string[];
 }
 
 export async function spawnDaemon(args: string[], opts: SpawnDaemonOptions = {}): Promise<DaemonProcess> {
   const hasHome = args.some((a) => a === '--home' || a.startsWith('--home='));
   const madeHome = hasHome ? undefined : mkdtempSync(join(tmpdir(), 'hnt-home-'));
   const home = madeHome ?? args[args.indexOf('--home') + 1] ?? args.find((a) => a.startsWith('--home='))!.slice(7);
-  const nodeArgs = ['--import', 'tsx', '--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'start', ...(madeHome ? ['--home', madeHome] : []), ...args];
+  const nodeArgs = [...(opts.nodeFlags ?? []), '--import', 'tsx', '--no-warnings', join(REPO_ROOT, 'bin/dev.js'), 'start', ...(madeHome ? ['--home', madeHome] : []), ...args];
   const inner = opts.wrap ? [...opts.wrap, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
   const [cmd, ...cmdArgs] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...inner] : inner;
   const proc = spawn(cmd, cmdArgs, { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
