@@ -144,11 +144,6 @@ export class BusyPoll {
     this.check = timer(this.onCheck);
   }
 
-  /** The loop is being kept turning (a spin is on). */
-  get polling(): boolean {
-    return this.spinning;
-  }
-
   /** Everything pending was answered at `now`: spin, if the window says input is likely soon. */
   idle(now: number): void {
     if (this.maxMs <= 0) return;
