@@ -119,10 +119,11 @@ export class BusyPoll {
   private turns = 0;
   private checkAt = -Infinity;
   private turnsAtCheck = 0;
-  private preemptionsAtCheck = 0;
-  private waitedAtCheck = 0;
-  private readonly preemptions: () => number;
-  private readonly runQueueWaitMs: (() => number) | undefined;
+  /** The contention signal so far (runqueue wait in ms, or preemptions), and its value at the last check. */
+  private readonly signal: () => number;
+  private signalAtCheck = 0;
+  /** Whether the signal's growth over `elapsed` ms and `turns` answered turns means a contended CPU. */
+  private readonly isContended: (growth: number, elapsed: number, turns: number) => boolean;
   private readonly paused: { n: number };
   private readonly hits: { n: number };
   private readonly misses: { n: number };
@@ -135,8 +136,13 @@ export class BusyPoll {
     contention: BusyPollContention = {},
     timer: (fn: () => void) => SpinCheckTimer = nodeSpinCheckTimer,
   ) {
-    this.preemptions = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
-    this.runQueueWaitMs = contention.runQueueWaitMs;
+    if (contention.runQueueWaitMs) {
+      this.signal = contention.runQueueWaitMs;
+      this.isContended = (waited, elapsed) => waited >= elapsed * CONTENDED_WAIT_SHARE;
+    } else {
+      this.signal = contention.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
+      this.isContended = (p, _elapsed, turns) => p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
+    }
     this.paused = contention.paused ?? { n: 0 };
     this.hits = contention.hits ?? { n: 0 };
     this.misses = contention.misses ?? { n: 0 };
@@ -191,26 +197,18 @@ export class BusyPoll {
   /** Compare the thread's wait for a CPU (or its preemptions, against the turns answered) since the last check with the time passed. */
   private checkContention(now: number): void {
     const first = this.checkAt === -Infinity;
+    const value = this.signal();
+    const growth = value - this.signalAtCheck;
     const elapsed = now - this.checkAt;
+    const turns = this.turns - this.turnsAtCheck;
     this.checkAt = now;
-    if (this.runQueueWaitMs) {
-      const waited = this.runQueueWaitMs();
-      const w = waited - this.waitedAtCheck;
-      this.waitedAtCheck = waited;
-      // The first check only takes the baseline, at the first answered turn: one
-      // taken at construction would count startup (module loading, the JIT)
-      // against the first interval of traffic.
-      if (first) return;
-      this.contended = w >= elapsed * CONTENDED_WAIT_SHARE;
-    } else {
-      const preemptions = this.preemptions();
-      const p = preemptions - this.preemptionsAtCheck;
-      const turns = this.turns - this.turnsAtCheck;
-      this.preemptionsAtCheck = preemptions;
-      this.turnsAtCheck = this.turns;
-      if (first) return;
-      this.contended = p >= CONTENDED_MIN_PREEMPTIONS && p >= turns * CONTENDED_PER_TURN;
-    }
+    this.signalAtCheck = value;
+    this.turnsAtCheck = this.turns;
+    // The first check only takes the baseline, at the first answered turn: one
+    // taken at construction would count startup (module loading, the JIT)
+    // against the first interval of traffic.
+    if (first) return;
+    this.contended = this.isContended(growth, elapsed, turns);
     if (this.contended) this.paused.n++;
   }
 
